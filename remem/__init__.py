@@ -1,0 +1,42 @@
+"""remem: offline-first long-term memory for LLM agents.
+
+>>> from remem import Memory
+>>> mem = Memory()                      # one SQLite file in your data directory
+>>> mem.add("I moved to Lisbon", user_id="alice")
+>>> mem.search("where does alice live?", user_id="alice")
+"""
+
+from remem._version import __version__
+from remem.aio import AsyncMemory
+from remem.errors import (
+    EmbeddingMismatchError,
+    InvalidInputError,
+    LLMError,
+    LLMNotConfiguredError,
+    NotFoundError,
+    RememError,
+    StoreError,
+)
+from remem.memory import Memory
+from remem.models import HistoryEntry, Kind, MemoryRecord, Message, Operation, SearchHit
+from remem.read import SearchConfig
+
+__all__ = [
+    "AsyncMemory",
+    "EmbeddingMismatchError",
+    "HistoryEntry",
+    "InvalidInputError",
+    "Kind",
+    "LLMError",
+    "LLMNotConfiguredError",
+    "Memory",
+    "MemoryRecord",
+    "Message",
+    "NotFoundError",
+    "Operation",
+    "RememError",
+    "SearchConfig",
+    "SearchHit",
+    "StoreError",
+    "__version__",
+]

@@ -1,0 +1,68 @@
+"""``AsyncMemory``: the same API as :class:`Memory`, awaitable.
+
+Each call runs the synchronous implementation in a worker thread, so the event
+loop never blocks on embedding or disk I/O.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from remem.memory import Memory
+from remem.models import HistoryEntry, MemoryRecord, SearchHit
+
+
+class AsyncMemory:
+    """``await mem.add(...)``, ``await mem.search(...)`` and so on."""
+
+    def __init__(self, *args: Any, memory: Memory | None = None, **kwargs: Any) -> None:
+        self.sync = memory or Memory(*args, **kwargs)
+
+    async def __aenter__(self) -> "AsyncMemory":
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self.close()
+
+    async def _run(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        return await asyncio.to_thread(getattr(self.sync, name), *args, **kwargs)
+
+    async def add(self, messages: Any, **kwargs: Any) -> list[MemoryRecord]:
+        return await self._run("add", messages, **kwargs)
+
+    async def search(self, query: str, **kwargs: Any) -> list[SearchHit]:
+        return await self._run("search", query, **kwargs)
+
+    async def get(self, memory_id: str) -> MemoryRecord:
+        return await self._run("get", memory_id)
+
+    async def get_all(self, **kwargs: Any) -> list[MemoryRecord]:
+        return await self._run("get_all", **kwargs)
+
+    async def count(self, **kwargs: Any) -> int:
+        return await self._run("count", **kwargs)
+
+    async def update(self, memory_id: str, **kwargs: Any) -> MemoryRecord:
+        return await self._run("update", memory_id, **kwargs)
+
+    async def delete(self, memory_id: str, **kwargs: Any) -> MemoryRecord:
+        return await self._run("delete", memory_id, **kwargs)
+
+    async def purge(self, *, user_id: str) -> int:
+        return await self._run("purge", user_id=user_id)
+
+    async def history(self, memory_id: str) -> list[HistoryEntry]:
+        return await self._run("history", memory_id)
+
+    async def stats(self) -> dict[str, Any]:
+        return await self._run("stats")
+
+    async def export_file(self, file: Any, **kwargs: Any) -> int:
+        return await self._run("export_file", file, **kwargs)
+
+    async def import_file(self, file: Any) -> tuple[int, int]:
+        return await self._run("import_file", file)
+
+    async def close(self) -> None:
+        await self._run("close")

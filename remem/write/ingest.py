@@ -1,0 +1,83 @@
+"""Raw turns to episodic memories (the path that needs no LLM)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime
+from typing import Any
+
+from pydantic import ValidationError
+
+from remem.errors import InvalidInputError
+from remem.models import Kind, MemoryRecord, Message, utcnow
+
+ROLES_AS_SPEAKERS = {"user", "assistant", "system", "tool"}
+
+
+def normalize_messages(messages: Any) -> list[Message]:
+    """Accept a string, a message dict, or a list of them; validate each."""
+    if isinstance(messages, str):
+        messages = [{"role": "user", "content": messages}]
+    elif isinstance(messages, dict) or isinstance(messages, Message):
+        messages = [messages]
+    if not isinstance(messages, list) or not messages:
+        raise InvalidInputError("messages must be a non-empty string, message dict, or list of message dicts")
+    out: list[Message] = []
+    for i, m in enumerate(messages):
+        if isinstance(m, Message):
+            out.append(m)
+            continue
+        if not isinstance(m, dict):
+            raise InvalidInputError(f"messages[{i}] must be a dict with 'role' and 'content', got {type(m).__name__}")
+        try:
+            out.append(Message.model_validate(m))
+        except ValidationError as exc:
+            problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'message'}: {e['msg']}" for e in exc.errors())
+            raise InvalidInputError(f"messages[{i}]: {problems}") from None
+        except InvalidInputError as exc:
+            raise InvalidInputError(f"messages[{i}]: {exc}") from None
+    return out
+
+
+def records_from_messages(
+    messages: list[Message],
+    *,
+    user_id: str | None,
+    agent_id: str | None,
+    session_id: str | None,
+    timestamp: datetime | None,
+    metadata: dict[str, Any],
+    kind: Kind = Kind.EPISODIC,
+) -> list[tuple[MemoryRecord, str | None]]:
+    """One record per message, with the fingerprint that makes re-adding it a no-op."""
+    now = utcnow()
+    out: list[tuple[MemoryRecord, str | None]] = []
+    for position, m in enumerate(messages):
+        when = m.timestamp or timestamp
+        speaker = m.name or (m.role if m.role not in ROLES_AS_SPEAKERS else None)
+        record = MemoryRecord(
+            content=m.content,
+            kind=kind,
+            user_id=user_id,
+            agent_id=agent_id,
+            session_id=session_id,
+            role=m.role,
+            speaker=speaker,
+            created_at=now,
+            updated_at=now,
+            event_time=when or now,
+            metadata={**metadata, **m.metadata},
+            source=[m.id] if m.id else [],
+        )
+        fingerprint = None
+        if m.id or when is not None:
+            key = [user_id, agent_id, session_id, m.role, m.name, m.content, m.id, when.isoformat() if when else None, position]
+            fingerprint = hashlib.sha256(json.dumps(key).encode()).hexdigest()
+        out.append((record, fingerprint))
+    return out
+
+
+def index_text(record: MemoryRecord) -> str:
+    """What the text and vector indexes see: speaker and content."""
+    return f"{record.speaker}: {record.content}" if record.speaker else record.content
