@@ -20,9 +20,11 @@ from remem.errors import (
 from remem.memory import Memory
 from remem.models import HistoryEntry, Kind, MemoryRecord, Message, Operation, SearchHit
 from remem.read import SearchConfig
+from remem.read.context import Context
 
 __all__ = [
     "AsyncMemory",
+    "Context",
     "EmbeddingMismatchError",
     "HistoryEntry",
     "InvalidInputError",

@@ -11,6 +11,7 @@ from typing import Any
 
 from remem.memory import Memory
 from remem.models import HistoryEntry, MemoryRecord, SearchHit
+from remem.read.context import Context
 
 
 class AsyncMemory:
@@ -33,6 +34,9 @@ class AsyncMemory:
 
     async def search(self, query: str, **kwargs: Any) -> list[SearchHit]:
         return await self._run("search", query, **kwargs)
+
+    async def context(self, query: str, **kwargs: Any) -> Context:
+        return await self._run("context", query, **kwargs)
 
     async def get(self, memory_id: str) -> MemoryRecord:
         return await self._run("get", memory_id)

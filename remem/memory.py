@@ -13,6 +13,7 @@ from remem.embed import Embedder, default_embedder
 from remem.errors import InvalidInputError, NotFoundError
 from remem.models import HistoryEntry, Kind, MemoryRecord, Operation, SearchHit, check_content, parse_time, utcnow
 from remem.read import SearchConfig, hybrid_search
+from remem.read.context import Context, pack
 from remem.store import DEFAULT_TENANT, Query, Store, Write, open_store
 from remem.write import index_text, normalize_messages, records_from_messages
 
@@ -189,6 +190,36 @@ class Memory:
         check_content(query)
         q = self._query(user_id, agent_id, session_id, kind, filters, time_range)
         return hybrid_search(self.store, self.embedder, query, q, _limit(limit), self.search_config, mode)
+
+    def context(
+        self,
+        query: str,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        session_id: str | None = None,
+        token_budget: int = 2000,
+        filters: dict[str, Any] | None = None,
+        kind: Kind | str | list[Kind | str] | None = None,
+    ) -> Context:
+        """A ready-to-prompt block of memories within ``token_budget`` tokens.
+
+        When everything in scope fits, all of it is returned (``strategy="full"``,
+        ``complete=True``); otherwise the best search hits that fit.
+        """
+        check_content(query)
+        if not isinstance(token_budget, int) or isinstance(token_budget, bool) or token_budget < 1:
+            raise InvalidInputError("token_budget must be a positive integer")
+        q = self._query(user_id, agent_id, session_id, kind, filters, None)
+        total = self.store.count(q)
+        if total <= MAX_LIMIT:
+            everything = self.store.list(q, limit=MAX_LIMIT, newest_first=False)
+            text, used, tokens = pack(everything, token_budget)
+            if len(used) == len(everything):
+                return Context(text=text, memories=used, tokens=tokens, token_budget=token_budget, complete=True, strategy="full")
+        hits = hybrid_search(self.store, self.embedder, query, q, 200, self.search_config)
+        text, used, tokens = pack([h.memory for h in hits], token_budget)
+        return Context(text=text, memories=used, tokens=tokens, token_budget=token_budget, complete=False, strategy="retrieval")
 
     def get(self, memory_id: str) -> MemoryRecord:
         """The current version of a memory (deleted ones too); NotFoundError if absent."""

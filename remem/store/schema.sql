@@ -88,3 +88,12 @@ CREATE TABLE IF NOT EXISTS links (
     PRIMARY KEY (tenant, src, dst, relation)
 );
 CREATE INDEX IF NOT EXISTS ix_links_dst ON links (tenant, dst);
+
+-- API keys for the server: only a hash is stored; each key is bound to one tenant.
+CREATE TABLE IF NOT EXISTS api_keys (
+    key_hash   TEXT PRIMARY KEY,
+    tenant     TEXT NOT NULL,
+    name       TEXT,
+    created_at TEXT NOT NULL,
+    revoked_at TEXT
+);

@@ -519,6 +519,29 @@ class SQLiteStore:
             params.extend(values)
         return " AND ".join(clauses), params
 
+    # -- API keys (admin: not tenant-bound; the key decides the tenant) ------------------
+    def create_api_key(self, key_hash: str, tenant: str, name: str | None = None) -> None:
+        with self._db.transaction() as conn:
+            conn.execute(
+                "INSERT INTO api_keys (key_hash, tenant, name, created_at) VALUES (?, ?, ?, ?)",
+                (key_hash, tenant, name, format_time(datetime.now().astimezone())),
+            )
+
+    def resolve_api_key(self, key_hash: str) -> str | None:
+        rows = self._select("SELECT tenant FROM api_keys WHERE key_hash = ? AND revoked_at IS NULL", (key_hash,))
+        return rows[0]["tenant"] if rows else None
+
+    def list_api_keys(self) -> list[dict[str, Any]]:
+        return self._select("SELECT key_hash, tenant, name, created_at, revoked_at FROM api_keys ORDER BY created_at", ())
+
+    def revoke_api_key(self, key_hash: str) -> bool:
+        with self._db.transaction() as conn:
+            cur = conn.execute(
+                "UPDATE api_keys SET revoked_at = ? WHERE key_hash = ? AND revoked_at IS NULL",
+                (format_time(datetime.now().astimezone()), key_hash),
+            )
+            return cur.rowcount > 0
+
     # -- export / import / stats -----------------------------------------------------
     def export(self, query: Query) -> Iterator[dict[str, Any]]:
         """Every matching memory (deleted ones too) with its history, index text, vector and links."""

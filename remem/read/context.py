@@ -1,0 +1,67 @@
+"""Packing memories into a ready-to-prompt, token-budgeted block."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+from typing import Callable
+
+from pydantic import BaseModel, Field
+
+from remem.models import MemoryRecord
+
+
+class Context(BaseModel):
+    """What :meth:`Memory.context` returns."""
+
+    text: str
+    memories: list[MemoryRecord] = Field(default_factory=list)
+    tokens: int = 0
+    token_budget: int = 0
+    complete: bool = False  # True when every memory in scope fit, so nothing was retrieved away
+    strategy: str = "retrieval"  # "full" or "retrieval"
+
+
+def estimate_tokens(text: str) -> int:
+    """A tokenizer-free estimate (~4 characters a token for English)."""
+    return max(1, math.ceil(len(text) / 4))
+
+
+def render_line(record: MemoryRecord) -> str:
+    when = record.event_time.strftime("%Y-%m-%d %H:%M") if record.event_time else "undated"
+    who = record.speaker or record.role or record.kind.value
+    return f"[{when}] {who}: {record.content}"
+
+
+def pack(
+    records: list[MemoryRecord],
+    token_budget: int,
+    *,
+    count: Callable[[str], int] = estimate_tokens,
+) -> tuple[str, list[MemoryRecord], int]:
+    """Take records in the given (priority) order while they fit; render them grouped by
+    session, sessions and lines in time order. Returns (text, used records, tokens)."""
+    used: list[MemoryRecord] = []
+    total = 0
+    for rec in records:
+        cost = count(render_line(rec)) + 1
+        if total + cost > token_budget:
+            continue
+        used.append(rec)
+        total += cost
+    return render(used), used, total
+
+
+def render(records: list[MemoryRecord]) -> str:
+    def when(r: MemoryRecord) -> datetime:
+        return r.event_time or r.created_at
+
+    sessions: dict[str | None, list[MemoryRecord]] = {}
+    for rec in sorted(records, key=when):
+        sessions.setdefault(rec.session_id, []).append(rec)
+    blocks = []
+    for session_id, recs in sessions.items():
+        start = when(recs[0]).strftime("%Y-%m-%d")
+        header = f"## Session {session_id} ({start})" if session_id else f"## Memories ({start})"
+        blocks.append("\n".join([header, *(render_line(r) for r in recs)]))
+    return "\n\n".join(blocks)
