@@ -16,7 +16,7 @@ ROLES_AS_SPEAKERS = {"user", "assistant", "system", "tool"}
 
 
 def normalize_messages(messages: Any) -> list[Message]:
-    """Accept a string, a message dict, or a list of them; validate each."""
+    """Accept a string, a message dict, or a list of them (strings are user turns)."""
     if isinstance(messages, str):
         messages = [{"role": "user", "content": messages}]
     elif isinstance(messages, dict) or isinstance(messages, Message):
@@ -28,6 +28,8 @@ def normalize_messages(messages: Any) -> list[Message]:
         if isinstance(m, Message):
             out.append(m)
             continue
+        if isinstance(m, str):
+            m = {"role": "user", "content": m}
         if not isinstance(m, dict):
             raise InvalidInputError(f"messages[{i}] must be a dict with 'role' and 'content', got {type(m).__name__}")
         try:

@@ -1,0 +1,3 @@
+from remem.cli.main import app
+
+app()
