@@ -47,7 +47,7 @@ def _handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return fn(*args, **kwargs)
         except RememError as exc:
-            err.print(f"[red]Error ({exc.code}):[/red] {exc}", highlight=False)
+            typer.secho(f"Error ({exc.code}): {exc}", err=True, fg="red")
             raise typer.Exit(1) from None
 
     return wrapper

@@ -1,0 +1,246 @@
+"""SQLite-specific guarantees: files, processes, crashes, and derived indexes."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from remem import EmbeddingMismatchError, Memory, StoreError
+from remem.models import MemoryRecord
+from remem.store import Query, SQLiteStore, Write
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_py(code: str, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code), *args], capture_output=True, text=True, timeout=timeout, env=env
+    )
+
+
+def table_counts(path: Path) -> dict[str, int]:
+    conn = sqlite3.connect(path)
+    try:
+        return {t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ("memories", "memories_fts", "vectors", "history")}
+    finally:
+        conn.close()
+
+
+def test_persists_across_processes(tmp_path: Path, embedder) -> None:
+    db = tmp_path / "m.db"
+    result = run_py(
+        """
+        import sys
+        from remem import Memory
+        with Memory(sys.argv[1]) as mem:
+            mem.add("I keep my passport in the blue drawer", user_id="alice")
+        """,
+        str(db),
+    )
+    assert result.returncode == 0, result.stderr
+    with Memory(db, embedder=embedder) as mem:
+        [hit] = mem.search("where is the passport?", user_id="alice", limit=1)
+        assert "blue drawer" in hit.memory.content
+
+
+def test_two_processes_writing_at_once_lose_nothing(tmp_path: Path) -> None:
+    db = tmp_path / "m.db"
+    Memory(db).close()  # create the schema once
+    code = """
+        import sys
+        from remem import Memory
+        who = sys.argv[2]
+        with Memory(sys.argv[1]) as mem:
+            for i in range(40):
+                mem.add([f"{who} message {i} a", f"{who} message {i} b"], user_id=who)
+    """
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    procs = [
+        subprocess.Popen([sys.executable, "-c", textwrap.dedent(code), str(db), who], env=env, stderr=subprocess.PIPE, text=True)
+        for who in ("p1", "p2")
+    ]
+    for p in procs:
+        _, stderr = p.communicate(timeout=300)
+        assert p.returncode == 0, stderr
+    with Memory(db) as mem:
+        assert mem.count(user_id="p1") == 80 and mem.count(user_id="p2") == 80
+        assert len(mem.search("message 39 b", user_id="p2", limit=80)) == 80
+    assert table_counts(db) == {"memories": 160, "memories_fts": 160, "vectors": 160, "history": 160}
+
+
+def test_search_sees_writes_from_another_process(tmp_path: Path, embedder) -> None:
+    db = tmp_path / "m.db"
+    with Memory(db, embedder=embedder) as mem:
+        mem.add("the first note", user_id="u")
+        assert len(mem.search("note", user_id="u", mode="dense")) == 1  # builds the index
+        result = run_py(
+            "import sys\nfrom remem import Memory\nMemory(sys.argv[1]).add('a zebra note from elsewhere', user_id='u')", str(db)
+        )
+        assert result.returncode == 0, result.stderr
+        hits = mem.search("zebra", user_id="u", mode="dense", limit=1)
+        assert hits[0].memory.content == "a zebra note from elsewhere"
+
+
+def test_crash_mid_write_leaves_store_consistent(tmp_path: Path) -> None:
+    db = tmp_path / "m.db"
+    Memory(db).close()
+    code = """
+        import sys
+        from remem import Memory
+        with Memory(sys.argv[1]) as mem:
+            i = 0
+            while True:
+                mem.add([f"turn {i}-{j} about things" for j in range(20)], user_id="u")
+                i += 1
+                print(i, flush=True)
+    """
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen([sys.executable, "-c", textwrap.dedent(code), str(db)], env=env, stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    for _ in range(3):  # let a few batches commit, then kill it mid-stream
+        proc.stdout.readline()
+    time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    counts = table_counts(db)
+    assert counts["memories"] > 0 and counts["memories"] % 20 == 0  # only whole batches
+    assert len(set(counts.values())) == 1, counts  # row, text, vector and history agree
+    with Memory(db) as mem:
+        assert mem.count(user_id="u") == counts["memories"]
+        assert len(mem.search("turn about things", user_id="u", mode="dense", limit=10_000)) == counts["memories"]
+
+
+def test_purge_leaves_no_trace(tmp_path: Path, embedder) -> None:
+    db = tmp_path / "m.db"
+    secret = "zanzibarquux is alice's secret password"
+    with Memory(db, embedder=embedder) as mem:
+        recs = mem.add([secret, "alice likes tea"], user_id="alice")
+        mem.update(recs[1].id, content="alice likes green tea")
+        mem.add("bob likes coffee", user_id="bob")
+        mem.search("tea", user_id="alice")
+        mem.purge(user_id="alice")
+        assert mem.search("zanzibarquux", user_id="alice", mode="bm25") == []
+    conn = sqlite3.connect(db)
+    for table in ("memories", "history", "vectors", "links"):
+        rows = conn.execute(f"SELECT * FROM {table}").fetchall()
+        assert "alice" not in repr(rows) and "zanzibarquux" not in repr(rows), table
+    assert conn.execute("SELECT count(*) FROM memories_fts WHERE memories_fts MATCH 'zanzibarquux'").fetchone()[0] == 0
+    assert conn.execute("SELECT count(*) FROM memories_fts").fetchone()[0] == 1
+    conn.close()
+    raw = b"".join(p.read_bytes() for p in tmp_path.iterdir() if p.is_file())
+    assert b"zanzibarquux" not in raw  # not even in freed pages or the WAL
+
+
+def test_foreign_and_corrupt_files_are_refused_untouched(tmp_path: Path, embedder) -> None:
+    garbage = tmp_path / "garbage.db"
+    garbage.write_bytes(b"this is not a database at all" * 100)
+    before = garbage.read_bytes()
+    with pytest.raises(StoreError, match="not a usable remem store"):
+        Memory(garbage, embedder=embedder)
+    assert garbage.read_bytes() == before
+
+    foreign = tmp_path / "foreign.db"
+    conn = sqlite3.connect(foreign)
+    conn.execute("CREATE TABLE customers (id INTEGER, name TEXT)")
+    conn.commit()
+    conn.close()
+    with pytest.raises(StoreError, match="not a remem store"):
+        Memory(foreign, embedder=embedder)
+    conn = sqlite3.connect(foreign)
+    assert [r[0] for r in conn.execute("SELECT name FROM sqlite_master")] == ["customers"]
+    conn.close()
+
+
+def test_newer_schema_is_refused(tmp_path: Path, embedder) -> None:
+    db = tmp_path / "m.db"
+    Memory(db, embedder=embedder).close()
+    conn = sqlite3.connect(db)
+    conn.execute("PRAGMA user_version = 99")
+    conn.close()
+    with pytest.raises(StoreError, match="newer remem"):
+        Memory(db, embedder=embedder)
+
+
+class FakeEmbedder:
+    """Another 'model': deterministic vectors of another dimension."""
+
+    model_name = "other-model"
+    dim = 8
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        rng = np.random.default_rng(0)
+        v = rng.normal(size=(len(texts), self.dim)).astype(np.float32)
+        return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+
+def test_store_of_another_embedding_model_is_refused(tmp_path: Path, embedder) -> None:
+    db = tmp_path / "m.db"
+    with Memory(db, embedder=embedder) as mem:
+        mem.add("hello", user_id="u")
+    with pytest.raises(EmbeddingMismatchError, match="all-MiniLM-L6-v2"):
+        Memory(db, embedder=FakeEmbedder())
+    with Memory(db, embedder=embedder) as mem:
+        assert mem.count(user_id="u") == 1
+
+
+def _clustered(n: int, dim: int, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    centers = rng.normal(size=(20, dim))
+    v = centers[rng.integers(0, 20, n)] + 0.3 * rng.normal(size=(n, dim))
+    return (v / np.linalg.norm(v, axis=1, keepdims=True)).astype(np.float32)
+
+
+def test_hnsw_partition_matches_exact_and_survives_reopen(tmp_path: Path) -> None:
+    """Above the threshold a partition becomes HNSW; its saved cache is reused and
+    caught up with rows written after it was saved."""
+    db = tmp_path / "m.db"
+    dim, n = 16, 600
+    vectors = _clustered(n + 50, dim)
+    store = SQLiteStore(db, hnsw_threshold=200)
+    store.check_embedding("synthetic", dim)
+    store.insert([Write(MemoryRecord(content=f"m{i}", user_id="u"), f"m{i}", vectors[i]) for i in range(n)])
+    query = vectors[7]
+    top = store.vector_search(query, Query(user_id="u"), 10)
+    exact = np.argsort(-(vectors[:n] @ query))[:10]
+    assert [store.get(i).content for i, _ in top][:5] == [f"m{j}" for j in exact[:5]]
+    part = store._db.index._parts[("default", "u")]  # type: ignore[union-attr]
+    assert type(part.impl).__name__ == "HNSWPartition"
+    store.close()
+    assert list((tmp_path / "m.db.idx").glob("*.usearch"))
+
+    store = SQLiteStore(db, hnsw_threshold=200)
+    store.check_embedding("synthetic", dim)
+    store.insert([Write(MemoryRecord(content=f"late{i}", user_id="u"), f"late{i}", vectors[n + i]) for i in range(50)])
+    hits = store.vector_search(vectors[n + 3], Query(user_id="u"), 1)
+    assert store.get(hits[0][0]).content == "late3"
+    part = store._db.index._parts[("default", "u")]  # type: ignore[union-attr]
+    assert type(part.impl).__name__ == "HNSWPartition" and len(part.impl) == n + 50
+    store.close()
+
+
+def test_corrupt_index_cache_is_rebuilt(tmp_path: Path) -> None:
+    db = tmp_path / "m.db"
+    dim = 16
+    vectors = _clustered(300, dim, seed=1)
+    store = SQLiteStore(db, hnsw_threshold=100)
+    store.check_embedding("synthetic", dim)
+    store.insert([Write(MemoryRecord(content=f"m{i}", user_id="u"), f"m{i}", vectors[i]) for i in range(300)])
+    store.vector_search(vectors[0], Query(user_id="u"), 5)
+    store.close()
+    for cache in (tmp_path / "m.db.idx").glob("*.usearch"):
+        cache.write_bytes(b"garbage")
+    store = SQLiteStore(db, hnsw_threshold=100)
+    store.check_embedding("synthetic", dim)
+    [(top, _)] = store.vector_search(vectors[42], Query(user_id="u"), 1)
+    assert store.get(top).content == "m42"
+    store.close()
