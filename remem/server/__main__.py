@@ -1,0 +1,3 @@
+from remem.server.cli import app
+
+app()

@@ -1,0 +1,348 @@
+"""The dashboard at ``/``: server-rendered Jinja2 pages, enhanced with htmx.
+
+Why htmx rather than a JS app: every page is plain HTML that works with links and
+forms alone (and is easy to test and to reason about for security); htmx (one
+vendored 50 kB file, no build step, no CDN) only adds live search and filtering by
+swapping the result list in place. Destructive actions go through a confirmation
+page, not a JS dialog.
+
+Security: the API key lives in an HttpOnly, SameSite=Strict cookie; every POST
+carries a CSRF token derived from the key (HMAC) and must come from our own
+origin; pages are sent with a strict Content-Security-Policy.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from importlib import resources
+from typing import Annotated, Any
+from urllib.parse import urlencode, urlsplit
+
+from fastapi import FastAPI, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from remem.errors import InvalidInputError, NotFoundError, RememError
+from remem.memory import Memory
+from remem.models import Kind, MemoryRecord, parse_time
+from remem.read.context import estimate_tokens
+from remem.server.auth import csrf_token, same_token
+from remem.store import DEFAULT_TENANT, Query as StoreQuery
+
+COOKIE = "remem_key"
+PAGE = 50
+HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
+VALIDITY = {"current": "valid now", "all": "any validity", "deleted": "including deleted"}
+MODES = ("hybrid", "dense", "bm25")
+Text = Annotated[str | None, Query(max_length=256)]
+
+_here = resources.files("remem.server")
+_env = Environment(loader=FileSystemLoader(str(_here / "templates")), autoescape=select_autoescape(["html"]))
+
+
+def _fmt_time(value: datetime | None) -> str:
+    return value.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M") if value else "—"
+
+
+_env.filters["time"] = _fmt_time
+_env.filters["json"] = lambda v: json.dumps(v, ensure_ascii=False, indent=1, sort_keys=True, default=str)
+_env.filters["short"] = lambda s, n=160: s if len(s) <= n else s[: n - 1] + "…"
+_env.filters["tokens"] = estimate_tokens
+
+
+class _SignIn(Exception):
+    """Raised when a page needs a signed-in user; answered with a redirect to /login."""
+
+
+class _Session:
+    """The signed-in tenant of a dashboard request, its Memory and its CSRF token."""
+
+    def __init__(self, request: Request) -> None:
+        state = request.app.state
+        if state.auth:
+            key = request.cookies.get(COOKIE)
+            tenant = state.tenants.resolve_key(key) if key else None
+            if tenant is None:
+                raise _SignIn()
+            self.csrf = csrf_token(key)  # type: ignore[arg-type]
+        else:
+            tenant = DEFAULT_TENANT
+            self.csrf = csrf_token(state.secret)
+        self.tenant: str = tenant
+        self.mem: Memory = state.tenants.memory(tenant)
+        self.auth: bool = state.auth
+
+    def check_form(self, request: Request, token: str | None) -> None:
+        _check_origin(request)
+        if not same_token(token, self.csrf):
+            raise _Forbidden("invalid or missing CSRF token; reload the page and try again")
+
+
+class _Forbidden(Exception):
+    pass
+
+
+def _check_origin(request: Request) -> None:
+    origin = request.headers.get("origin")
+    if origin and origin != "null":
+        if urlsplit(origin).netloc != request.headers.get("host"):
+            raise _Forbidden("cross-origin form submission refused")
+
+
+def render(request: Request, template: str, status: int = 200, session: _Session | None = None, **ctx: Any) -> HTMLResponse:
+    m = ctx.get("m")
+    nav_user = ctx.get("user") or (ctx.get("f") or {}).get("user") or (m.user_id if m is not None else None)
+    html = _env.get_template(template).render(
+        request=request, s=session, kinds=[k.value for k in Kind], nav=lambda path: _url(path, user=nav_user),
+        url=_url, **{k: v for k, v in ctx.items() if k != "url"},
+    )
+    return HTMLResponse(html, status_code=status, headers=HEADERS)
+
+
+def _redirect(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303, headers=HEADERS)
+
+
+def _url(path: str, **params: Any) -> str:
+    clean = {k: v for k, v in params.items() if v not in (None, "")}
+    return path + ("?" + urlencode(clean) if clean else "")
+
+
+def _recent_users(mem: Memory) -> list[str]:
+    seen: dict[str, None] = {}
+    for rec in mem.get_all(limit=1000):
+        if rec.user_id and rec.user_id not in seen:
+            seen[rec.user_id] = None
+    return sorted(seen)
+
+
+def _query(user: str | None, kind: str | None, session: str | None, since: str | None, until: str | None,
+           validity: str) -> StoreQuery:
+    if validity not in VALIDITY:
+        raise InvalidInputError(f"validity must be one of {list(VALIDITY)}")
+    kinds = [Kind(kind)] if kind else None
+    start, end = parse_time(since, field="from"), parse_time(until, field="until")
+    if end is not None and until and len(until) == 10:  # a date: include that whole day
+        end = end.replace(hour=23, minute=59, second=59)
+    return StoreQuery(
+        user_id=user or None, session_id=session or None, kinds=kinds,
+        time_range=(start, end) if start or end else None,
+        valid_at=datetime.now(timezone.utc) if validity == "current" else None,
+        include_deleted=validity == "deleted",
+    )
+
+
+def mount(app: FastAPI) -> None:
+    """Add the dashboard pages and static files to ``app``."""
+    app.mount("/static", StaticFiles(directory=str(_here / "static")), name="static")
+
+    @app.exception_handler(_SignIn)
+    async def _to_login(request: Request, exc: _SignIn) -> Response:
+        return _redirect(_url("/login", next=request.url.path if request.method == "GET" else None))
+
+    @app.exception_handler(_Forbidden)
+    async def _forbidden(request: Request, exc: _Forbidden) -> Response:
+        return render(request, "error.html", 403, title="Forbidden", message=str(exc))
+
+    def fail(request: Request, s: _Session, exc: RememError) -> HTMLResponse:
+        status = 404 if isinstance(exc, NotFoundError) else 422
+        return render(request, "error.html", status, s, title="Not found" if status == 404 else "Invalid input",
+                      message=str(exc))
+
+    @app.get("/login", include_in_schema=False)
+    def login_page(request: Request, next: Text = None) -> Response:
+        if not request.app.state.auth:
+            return _redirect("/")
+        return render(request, "login.html", next=next)
+
+    @app.post("/login", include_in_schema=False)
+    def login(request: Request, key: Annotated[str, Form(max_length=200)], next: Annotated[str | None, Form()] = None) -> Response:
+        _check_origin(request)
+        tenant = request.app.state.tenants.resolve_key(key.strip())
+        if tenant is None:
+            return render(request, "login.html", 401, error="That key is unknown or revoked.", next=next)
+        target = next if next and next.startswith("/") and not next.startswith("//") else "/"
+        response = _redirect(target)
+        response.set_cookie(COOKIE, key.strip(), httponly=True, samesite="strict", secure=request.url.scheme == "https",
+                            path="/", max_age=7 * 24 * 3600)
+        return response
+
+    @app.post("/logout", include_in_schema=False)
+    def logout(request: Request, csrf: Annotated[str | None, Form()] = None) -> Response:
+        _Session(request).check_form(request, csrf)
+        response = _redirect("/login")
+        response.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict")
+        return response
+
+    @app.get("/", include_in_schema=False)
+    def home(request: Request, done: Text = None) -> Response:
+        s = _Session(request)
+        stats = s.mem.stats()
+        return render(request, "home.html", session=s, users=_recent_users(s.mem), stats=stats, done=done)
+
+    @app.get("/memories", include_in_schema=False)
+    def memories(
+        request: Request, user: Text = None, kind: Text = None, session: Text = None, since: Text = None,
+        until: Text = None, validity: Text = "current", page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+        done: Text = None,
+    ) -> Response:
+        s = _Session(request)
+        filters = dict(user=user, kind=kind, session=session, since=since, until=until, validity=validity or "current")
+        try:
+            q = _query(user, kind, session, since, until, filters["validity"])
+            total = s.mem.store.count(q)
+            items = s.mem.store.list(q, limit=PAGE, offset=(page - 1) * PAGE)
+        except (RememError, ValueError) as exc:
+            return render(request, "memories.html", 422, s, f=filters, items=[], total=0, page=1, pages=1,
+                          error=str(exc), validity=VALIDITY, url=_url)
+        pages = max(1, -(-total // PAGE))
+        return render(request, "memories.html", session=s, f=filters, items=items, total=total, page=page,
+                      pages=pages, validity=VALIDITY, url=_url, done=done)
+
+    @app.get("/search", include_in_schema=False)
+    def search(request: Request, user: Text = None, q: Annotated[str | None, Query(max_length=2000)] = None,
+               mode: Text = "hybrid", kind: Text = None) -> Response:
+        s = _Session(request)
+        hits, error = [], None
+        if q and q.strip():
+            try:
+                hits = s.mem.search(q, user_id=user or None, mode=mode or "hybrid", kind=kind or None, limit=20)
+            except RememError as exc:
+                error = str(exc)
+        return render(request, "search.html", 422 if error else 200, s, user=user, q=q or "", mode=mode or "hybrid",
+                      kind=kind, modes=MODES, hits=hits, error=error, url=_url)
+
+    @app.get("/timeline", include_in_schema=False)
+    def timeline(request: Request, user: Text = None) -> Response:
+        s = _Session(request)
+        try:
+            records = s.mem.store.list(StoreQuery(user_id=user or None), limit=1000, newest_first=False)
+        except RememError as exc:
+            return fail(request, s, exc)
+        days: dict[str, list[MemoryRecord]] = {}
+        for rec in records:
+            day = (rec.event_time or rec.created_at).astimezone(timezone.utc).strftime("%Y-%m-%d")
+            days.setdefault(day, []).append(rec)
+        return render(request, "timeline.html", session=s, user=user, days=days, count=len(records), url=_url)
+
+    @app.get("/memory/{memory_id}", include_in_schema=False)
+    def memory(request: Request, memory_id: str, done: Text = None) -> Response:
+        s = _Session(request)
+        try:
+            rec = s.mem.get(memory_id)
+            history = s.mem.history(memory_id)
+        except RememError as exc:
+            return fail(request, s, exc)
+        sources = {r.id: r for r in s.mem.store.get_many(rec.source)} if rec.source else {}
+        links = s.mem.store.links(memory_id)
+        others = {r.id: r for r in s.mem.store.get_many([l.dst if l.src == rec.id else l.src for l in links])}
+        return render(request, "memory.html", session=s, m=rec, history=list(reversed(history)), sources=sources,
+                      links=links, others=others, done=done, url=_url)
+
+    @app.get("/memory/{memory_id}/edit", include_in_schema=False)
+    def edit_page(request: Request, memory_id: str) -> Response:
+        s = _Session(request)
+        try:
+            rec = s.mem.get(memory_id)
+        except RememError as exc:
+            return fail(request, s, exc)
+        return render(request, "edit.html", session=s, m=rec)
+
+    @app.post("/memory/{memory_id}/edit", include_in_schema=False)
+    def edit(
+        request: Request, memory_id: str,
+        content: Annotated[str, Form(max_length=100_000)],
+        tags: Annotated[str, Form(max_length=5000)] = "",
+        importance: Annotated[str, Form(max_length=20)] = "",
+        valid_to: Annotated[str, Form(max_length=100)] = "",
+        reason: Annotated[str, Form(max_length=1000)] = "",
+        csrf: Annotated[str | None, Form()] = None,
+    ) -> Response:
+        s = _Session(request)
+        s.check_form(request, csrf)
+        try:
+            rec = s.mem.get(memory_id)
+            fields: dict[str, Any] = {}
+            if content != rec.content:
+                fields["content"] = content
+            new_tags = [t.strip() for t in tags.split(",") if t.strip()]
+            if new_tags != rec.tags:
+                fields["tags"] = new_tags
+            if importance.strip():
+                try:
+                    value = float(importance)
+                except ValueError:
+                    raise InvalidInputError("importance must be a number from 0 to 1") from None
+                if not 0 <= value <= 1:
+                    raise InvalidInputError("importance must be a number from 0 to 1")
+                if value != rec.importance:
+                    fields["importance"] = value
+            new_valid_to = parse_time(valid_to.strip() or None, field="valid until")
+            if new_valid_to != rec.valid_to:
+                fields["valid_to"] = new_valid_to
+            if not fields:
+                return _redirect(_url(f"/memory/{memory_id}", done="Nothing changed."))
+            s.mem.update(memory_id, reason=reason.strip() or "edited in the dashboard", **fields)
+        except RememError as exc:
+            if isinstance(exc, NotFoundError):
+                return fail(request, s, exc)
+            return render(request, "edit.html", 422, s, m=rec, error=str(exc))
+        return _redirect(_url(f"/memory/{memory_id}", done="Saved."))
+
+    @app.get("/memory/{memory_id}/delete", include_in_schema=False)
+    def delete_page(request: Request, memory_id: str) -> Response:
+        s = _Session(request)
+        try:
+            rec = s.mem.get(memory_id)
+        except RememError as exc:
+            return fail(request, s, exc)
+        return render(request, "confirm.html", session=s, title="Delete this memory?", action=f"/memory/{rec.id}/delete",
+                      subject=rec.content, button="Delete memory", back=f"/memory/{rec.id}",
+                      note="It disappears from search and lists; its history is kept.")
+
+    @app.post("/memory/{memory_id}/delete", include_in_schema=False)
+    def delete(request: Request, memory_id: str, csrf: Annotated[str | None, Form()] = None) -> Response:
+        s = _Session(request)
+        s.check_form(request, csrf)
+        try:
+            rec = s.mem.delete(memory_id, reason="deleted in the dashboard")
+        except RememError as exc:
+            return fail(request, s, exc)
+        return _redirect(_url("/memories", user=rec.user_id, done="Memory deleted."))
+
+    @app.get("/purge", include_in_schema=False)
+    def purge_page(request: Request, user: Text = None) -> Response:
+        s = _Session(request)
+        if not user:
+            return fail(request, s, InvalidInputError("choose a user to purge"))
+        count = s.mem.count(user_id=user, include_deleted=True)
+        return render(request, "confirm.html", session=s, title=f"Purge user {user}?", action="/purge", user=user,
+                      subject=f"{count} memories of {user}, with their history and indexes", button="Purge user",
+                      back=_url("/memories", user=user), typed=user,
+                      note="This erases everything about the user and cannot be undone. Type the user id to confirm.")
+
+    @app.post("/purge", include_in_schema=False)
+    def purge(
+        request: Request,
+        user: Annotated[str, Form(min_length=1, max_length=256)],
+        confirm: Annotated[str, Form(max_length=256)] = "",
+        csrf: Annotated[str | None, Form()] = None,
+    ) -> Response:
+        s = _Session(request)
+        s.check_form(request, csrf)
+        if confirm != user:
+            return render(request, "confirm.html", 422, s, title=f"Purge user {user}?", action="/purge", user=user,
+                          subject=f"all memories of {user}", button="Purge user", back=_url("/memories", user=user),
+                          typed=user, error="The typed id does not match; nothing was purged.",
+                          note="Type the user id to confirm.")
+        n = s.mem.purge(user_id=user)
+        return _redirect(_url("/", done=f"Purged {n} memories of {user}."))

@@ -1,0 +1,219 @@
+"""The MCP server (official ``mcp`` SDK): five memory tools for agents and IDEs.
+
+Served over stdio by ``remem mcp`` (one tenant, chosen on the command line) and
+over streamable HTTP at ``/mcp`` by ``remem serve``, where the tenant comes from
+the request's bearer key (set on the ASGI scope by :class:`MCPAuth`).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Callable
+
+import anyio
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.streamable_http_manager import StreamableHTTPASGIApp
+from mcp.server.transport_security import TransportSecuritySettings
+from pydantic import BaseModel, Field
+from starlette.types import Receive, Scope, Send
+
+from remem._version import __version__
+from remem.errors import RememError
+from remem.memory import Memory
+from remem.models import Kind, MemoryRecord
+
+TENANT_SCOPE_KEY = "remem.tenant"
+
+INSTRUCTIONS = (
+    "remem is the user's long-term memory. Call search_memory or get_context before answering "
+    "questions that may depend on earlier conversations; call add_memory to remember facts, "
+    "preferences and events worth keeping. Always pass the same user_id for the same person."
+)
+
+UserId = Annotated[str, Field(min_length=1, max_length=256, description="Whose memory: a stable id of the end user.")]
+OptSession = Annotated[str | None, Field(max_length=256, description="Optional conversation/session id to narrow to.")]
+KindArg = Annotated[
+    Kind | None,
+    Field(description="Optional memory kind: episodic (a conversation turn), semantic (a fact), "
+                      "procedural, profile or summary."),
+]
+
+
+class MemoryOut(BaseModel):
+    """A memory as the tools return it (the essentials of remem's MemoryRecord)."""
+
+    id: str
+    content: str
+    kind: Kind
+    user_id: str | None
+    session_id: str | None
+    role: str | None
+    created_at: datetime
+    event_time: datetime | None
+    metadata: dict[str, Any]
+
+    @classmethod
+    def of(cls, rec: MemoryRecord) -> "MemoryOut":
+        return cls(**{name: getattr(rec, name) for name in cls.model_fields})
+
+
+class HitOut(MemoryOut):
+    score: float = Field(description="Fused relevance score; higher is better.")
+
+
+class ContextOut(BaseModel):
+    text: str = Field(description="Ready-to-prompt block of memories, grouped by session, in time order.")
+    tokens: int
+    complete: bool = Field(description="True when every memory in scope fit in the budget.")
+    memory_ids: list[str]
+
+
+class MemoryList(BaseModel):
+    memories: list[MemoryOut]
+    total: int
+
+
+class HitList(BaseModel):
+    hits: list[HitOut]
+
+
+class Deleted(BaseModel):
+    id: str
+    deleted: bool
+
+
+def build_mcp(memory_for: Callable[[str | None], Memory]) -> MCPServer:
+    """An MCP server whose tools act on ``memory_for(tenant)``.
+
+    ``tenant`` is what the HTTP layer put on the request scope, or None over stdio;
+    ``memory_for`` decides (stdio: the configured tenant; HTTP: refuse None).
+    """
+    server = MCPServer("remem", version=__version__, instructions=INSTRUCTIONS, log_level="WARNING")
+
+    def memory(ctx: Context) -> Memory:
+        request = ctx.request_context.request if ctx.request_context is not None else None
+        scope = getattr(request, "scope", None)
+        tenant = scope.get(TENANT_SCOPE_KEY) if isinstance(scope, dict) else None
+        return memory_for(tenant)
+
+    async def call(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        try:
+            return await anyio.to_thread.run_sync(lambda: fn(*args, **kwargs))
+        except RememError as exc:
+            raise ToolError(f"{exc.code}: {exc}") from None
+
+    @server.tool(description="Remember something about a user: store a message or fact as a memory. "
+                             "Returns the stored memory (re-adding the same message is a no-op).")
+    async def add_memory(
+        content: Annotated[str, Field(min_length=1, max_length=100_000, description="The text to remember.")],
+        user_id: UserId,
+        ctx: Context,
+        session_id: OptSession = None,
+        role: Annotated[str, Field(max_length=64, description="Who said it: user, assistant, ...")] = "user",
+        kind: Annotated[Kind, Field(description="episodic (default: a conversation turn) or semantic (a fact), "
+                                               "procedural, profile, summary.")] = Kind.EPISODIC,
+        metadata: Annotated[dict[str, Any] | None, Field(description="Optional JSON metadata to keep.")] = None,
+    ) -> MemoryList:
+        mem = memory(ctx)
+        records = await call(
+            mem.add, {"role": role, "content": content}, user_id=user_id, session_id=session_id,
+            metadata=metadata, kind=kind,
+        )
+        return MemoryList(memories=[MemoryOut.of(r) for r in records], total=len(records))
+
+    @server.tool(description="Search a user's memories by meaning and keywords (hybrid search); best first.")
+    async def search_memory(
+        query: Annotated[str, Field(min_length=1, max_length=10_000, description="What to look for.")],
+        user_id: UserId,
+        ctx: Context,
+        limit: Annotated[int, Field(ge=1, le=50, description="How many results.")] = 5,
+        session_id: OptSession = None,
+        kind: KindArg = None,
+    ) -> HitList:
+        mem = memory(ctx)
+        hits = await call(mem.search, query, user_id=user_id, session_id=session_id, limit=limit, kind=kind)
+        return HitList(hits=[HitOut(**MemoryOut.of(h.memory).model_dump(), score=h.score) for h in hits])
+
+    @server.tool(description="Get a ready-to-prompt block of a user's memories relevant to a query, "
+                             "within a token budget (everything, when it all fits).")
+    async def get_context(
+        query: Annotated[str, Field(min_length=1, max_length=10_000, description="The question or task at hand.")],
+        user_id: UserId,
+        ctx: Context,
+        token_budget: Annotated[int, Field(ge=50, le=100_000, description="Maximum tokens of the block.")] = 1000,
+        session_id: OptSession = None,
+    ) -> ContextOut:
+        mem = memory(ctx)
+        c = await call(mem.context, query, user_id=user_id, session_id=session_id, token_budget=token_budget)
+        return ContextOut(text=c.text, tokens=c.tokens, complete=c.complete, memory_ids=[m.id for m in c.memories])
+
+    @server.tool(description="List a user's memories, newest first, a page at a time.")
+    async def list_memories(
+        user_id: UserId,
+        ctx: Context,
+        limit: Annotated[int, Field(ge=1, le=200, description="Page size.")] = 20,
+        offset: Annotated[int, Field(ge=0, description="How many to skip.")] = 0,
+        session_id: OptSession = None,
+        kind: KindArg = None,
+    ) -> MemoryList:
+        mem = memory(ctx)
+        scope = dict(user_id=user_id, session_id=session_id, kind=kind)
+        records = await call(mem.get_all, **scope, limit=limit, offset=offset)
+        total = await call(mem.count, **scope)
+        return MemoryList(memories=[MemoryOut.of(r) for r in records], total=total)
+
+    @server.tool(description="Delete (forget) one memory by id. It disappears from search and lists; "
+                             "its history is kept.")
+    async def delete_memory(
+        memory_id: Annotated[str, Field(min_length=1, max_length=256, description="The id of the memory.")],
+        ctx: Context,
+        reason: Annotated[str | None, Field(max_length=1000, description="Why (kept in history).")] = None,
+    ) -> Deleted:
+        mem = memory(ctx)
+        record = await call(mem.delete, memory_id, reason=reason)
+        return Deleted(id=record.id, deleted=record.is_deleted)
+
+    return server
+
+
+class MCPAuth:
+    """ASGI wrapper in front of the MCP endpoint: resolve the bearer key, put the
+    tenant on the scope, or answer 401 in the REST error shape."""
+
+    def __init__(self, app: Any, resolve: Callable[[Scope], str | None]) -> None:
+        self.app = app
+        self.resolve = resolve
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        from remem.server.errors import error_response
+
+        tenant = await anyio.to_thread.run_sync(lambda: self.resolve(scope))
+        if tenant is None:
+            response = error_response(
+                401, "unauthorized", "missing, unknown or revoked API key (Authorization: Bearer <key>)",
+                {"WWW-Authenticate": 'Bearer realm="remem"'},
+            )
+            await response(scope, receive, send)
+            return
+        scope[TENANT_SCOPE_KEY] = tenant
+        await self.app(scope, receive, send)
+
+
+def http_endpoint(server: MCPServer, resolve: Callable[[Scope], str | None], host: str) -> tuple[Any, Any]:
+    """(ASGI endpoint for ``/mcp``, the session manager whose ``run()`` the app lifespan must enter).
+
+    Stateless JSON mode: each POST is self-contained, so any worker can answer it.
+    """
+    security = None
+    if host in ("127.0.0.1", "localhost", "::1"):
+        security = TransportSecuritySettings(
+            enable_dns_rebinding_protection=True,
+            allowed_hosts=["127.0.0.1:*", "localhost:*", "[::1]:*", "127.0.0.1", "localhost", "[::1]"],
+            allowed_origins=["http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*"],
+        )
+    server.streamable_http_app(
+        streamable_http_path="/mcp", stateless_http=True, json_response=True, transport_security=security, host=host,
+    )
+    manager = server.session_manager
+    return MCPAuth(StreamableHTTPASGIApp(manager), resolve), manager

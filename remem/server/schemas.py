@@ -1,0 +1,131 @@
+"""Request and response bodies of the REST API (responses reuse remem's own models)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from remem.models import HistoryEntry, Kind, MemoryRecord, SearchHit
+
+T = TypeVar("T")
+
+# Epoch seconds must fit a datetime (years 1-9999); strings are parsed by remem itself.
+Epoch = Annotated[float, Field(ge=-62_135_596_800, le=253_402_300_799)]
+TimeValue = datetime | Epoch | Annotated[str, Field(max_length=100)]
+Id = Annotated[str, Field(min_length=1, max_length=256)]
+Text = Annotated[str, Field(min_length=1, max_length=100_000)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class MessageIn(Strict):
+    role: Annotated[str, Field(max_length=64)] = "user"
+    content: Text
+    name: Annotated[str, Field(max_length=256)] | None = None
+    timestamp: TimeValue | None = None
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    id: Id | None = None
+
+
+class AddRequest(Strict):
+    """``messages``: a string, one message, or a list of up to 1,000 messages."""
+
+    messages: Text | MessageIn | Annotated[list[MessageIn], Field(min_length=1, max_length=1000)]
+    user_id: Id | None = None
+    agent_id: Id | None = None
+    session_id: Id | None = None
+    timestamp: TimeValue | None = None
+    metadata: dict[str, Any] | None = None
+    kind: Kind = Kind.EPISODIC
+
+
+class RecordsRequest(Strict):
+    records: Annotated[list[MemoryRecord], Field(min_length=1, max_length=1000)]
+
+
+class SearchRequest(Strict):
+    query: Text
+    user_id: Id | None = None
+    agent_id: Id | None = None
+    session_id: Id | None = None
+    limit: Annotated[int, Field(ge=1, le=100)] = 10
+    filters: dict[str, Any] | None = None
+    time_range: tuple[TimeValue | None, TimeValue | None] | None = None
+    kind: Kind | list[Kind] | None = None
+    mode: Annotated[str, Field(pattern="^(hybrid|dense|bm25)$")] | None = None
+
+
+class ContextRequest(Strict):
+    query: Text
+    user_id: Id | None = None
+    agent_id: Id | None = None
+    session_id: Id | None = None
+    token_budget: Annotated[int, Field(ge=1, le=1_000_000)] = 2000
+    filters: dict[str, Any] | None = None
+    kind: Kind | list[Kind] | None = None
+
+
+class UpdateRequest(Strict):
+    """Only the fields present are changed; ``metadata`` is merged (a key set to null is removed)."""
+
+    content: Text | None = None
+    metadata: dict[str, Any] | None = None
+    reason: Annotated[str, Field(max_length=1000)] | None = None
+    importance: Annotated[float, Field(ge=0, le=1)] | None = None
+    keywords: Annotated[list[Annotated[str, Field(max_length=200)]], Field(max_length=100)] | None = None
+    tags: Annotated[list[Annotated[str, Field(max_length=200)]], Field(max_length=100)] | None = None
+    context: Annotated[str, Field(max_length=10_000)] | None = None
+    event_time: TimeValue | None = None
+    valid_from: TimeValue | None = None
+    valid_to: TimeValue | None = None
+
+
+class ImportRequest(Strict):
+    items: Annotated[list[dict[str, Any]], Field(max_length=1000)]
+
+
+class Items(BaseModel, Generic[T]):
+    items: list[T]
+
+
+class Page(BaseModel, Generic[T]):
+    """One page of a list; ask again with ``offset=next_offset`` until it is null."""
+
+    items: list[T]
+    total: int
+    limit: int
+    offset: int
+    next_offset: int | None
+
+
+class LinkOut(BaseModel):
+    src: str
+    dst: str
+    relation: str
+    weight: float
+
+
+class Purged(BaseModel):
+    user_id: str
+    purged: int
+
+
+class Imported(BaseModel):
+    added: int
+    skipped: int
+
+
+class Whoami(BaseModel):
+    tenant: str
+    auth: bool
+
+
+MemoryPage = Page[MemoryRecord]
+HitList = Items[SearchHit]
+RecordList = Items[MemoryRecord]
+HistoryList = Items[HistoryEntry]
+LinkList = Items[LinkOut]
