@@ -1,0 +1,1 @@
+"""Versioned SQL migrations for the PostgreSQL store (NNNN_name.sql, applied in order)."""
