@@ -73,8 +73,8 @@ def install(app: FastAPI) -> None:
             {"loc": [str(p) for p in e.get("loc", ())], "msg": str(e.get("msg", "")), "type": str(e.get("type", ""))}
             for e in exc.errors()
         ]
-        first = details[0] if details else {"loc": [], "msg": "invalid request"}
-        message = f"{'.'.join(first['loc'][1:]) or 'request'}: {first['msg']}"
+        parts = list(dict.fromkeys(f"{'.'.join(d['loc'][1:]) or 'request'}: {d['msg']}" for d in details))
+        message = "; ".join(parts[:3]) + (f" (and {len(parts) - 3} more)" if len(parts) > 3 else "") or "invalid request"
         return error_response(422, "invalid_input", message, details=details)
 
     @app.exception_handler(StarletteHTTPException)

@@ -32,9 +32,9 @@ class MessageIn(Strict):
 
 
 class AddRequest(Strict):
-    """``messages``: a string, one message, or a list of up to 1,000 messages."""
+    """``messages``: a string, one message, or a list of up to 10,000 messages (within the body size limit)."""
 
-    messages: Text | MessageIn | Annotated[list[MessageIn], Field(min_length=1, max_length=1000)]
+    messages: Text | MessageIn | Annotated[list[MessageIn], Field(min_length=1, max_length=10_000)]
     user_id: Id | None = None
     agent_id: Id | None = None
     session_id: Id | None = None
@@ -44,7 +44,7 @@ class AddRequest(Strict):
 
 
 class RecordsRequest(Strict):
-    records: Annotated[list[MemoryRecord], Field(min_length=1, max_length=1000)]
+    records: Annotated[list[MemoryRecord], Field(min_length=1, max_length=10_000)]
 
 
 class SearchRequest(Strict):
