@@ -1,0 +1,152 @@
+"""The MCP server, driven by the official SDK's own client: `remem mcp` over stdio, and
+streamable HTTP at /mcp of `remem serve` (bearer auth, tenant scoping)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any, Iterator
+
+import anyio
+import pytest
+
+mcp = pytest.importorskip("mcp")
+httpx2 = pytest.importorskip("httpx2")
+
+from mcp import Client, StdioServerParameters  # noqa: E402
+from mcp.client.streamable_http import streamable_http_client  # noqa: E402
+
+from remem import Memory  # noqa: E402
+from remem.server import create_app  # noqa: E402
+from remem.server.auth import create_key  # noqa: E402
+from remem.server.testing import running  # noqa: E402
+from remem.store import open_store  # noqa: E402
+
+TOOLS = {"add_memory", "search_memory", "get_context", "list_memories", "delete_memory"}
+
+
+def data(result: Any) -> Any:
+    """The structured result of a tool call (falls back to its JSON text)."""
+    assert not result.is_error, result.content
+    if result.structured_content is not None:
+        return result.structured_content
+    return json.loads(result.content[0].text)
+
+
+async def exercise(client: Client) -> dict[str, Any]:
+    """Every tool, as an agent would use them."""
+    tools = {t.name: t for t in (await client.list_tools()).tools}
+    added = data(await client.call_tool("add_memory", {"content": "I am training for the Berlin marathon",
+                                                       "user_id": "kim", "session_id": "run"}))
+    data(await client.call_tool("add_memory", {"content": "Kim is vegetarian", "user_id": "kim", "kind": "semantic"}))
+    hits = data(await client.call_tool("search_memory", {"query": "marathon training", "user_id": "kim", "limit": 2}))
+    ctx = data(await client.call_tool("get_context", {"query": "food preferences", "user_id": "kim"}))
+    listed = data(await client.call_tool("list_memories", {"user_id": "kim", "kind": "semantic"}))
+    memory_id = added["memories"][0]["id"]
+    deleted = data(await client.call_tool("delete_memory", {"memory_id": memory_id, "reason": "done"}))
+    after = data(await client.call_tool("list_memories", {"user_id": "kim"}))
+    bad = await client.call_tool("search_memory", {"query": "x", "user_id": "kim", "limit": 0})
+    missing = await client.call_tool("delete_memory", {"memory_id": "no-such-id"})
+    return {"tools": tools, "hits": hits, "ctx": ctx, "listed": listed, "deleted": deleted, "after": after,
+            "bad": bad, "missing": missing, "id": memory_id}
+
+
+def check(seen: dict[str, Any]) -> None:
+    tools = seen["tools"]
+    assert set(tools) == TOOLS
+    for tool in tools.values():
+        assert len(tool.description or "") > 30, tool.name
+        assert tool.input_schema["type"] == "object"
+    props = tools["search_memory"].input_schema["properties"]
+    assert {"query", "user_id", "limit"} <= set(props) and props["query"].get("description")
+    assert set(tools["add_memory"].input_schema["required"]) == {"content", "user_id"}
+    hits = seen["hits"]["hits"]
+    assert "marathon" in hits[0]["content"] and hits[0]["score"] >= hits[-1]["score"] > 0
+    assert "vegetarian" in seen["ctx"]["text"] and seen["ctx"]["complete"] is True
+    assert [m["content"] for m in seen["listed"]["memories"]] == ["Kim is vegetarian"]
+    assert seen["deleted"] == {"id": seen["id"], "deleted": True}
+    assert seen["after"]["total"] == 1
+    assert seen["bad"].is_error
+    assert seen["missing"].is_error and "not_found" in seen["missing"].content[0].text
+
+
+def test_stdio_server_with_the_sdk_client(tmp_path: Path, embedder) -> None:
+    db = tmp_path / "stdio.db"
+    params = StdioServerParameters(
+        command=sys.executable, args=["-m", "remem.server", "mcp", "--path", str(db), "--tenant", "desk"],
+    )
+
+    async def main() -> dict[str, Any]:
+        async with Client(params, read_timeout_seconds=120) as client:
+            return await exercise(client)
+
+    seen = anyio.run(main)
+    check(seen)
+    # it wrote into tenant "desk" of that file, and nowhere else
+    with Memory(db, tenant="desk", embedder=embedder) as desk:
+        assert desk.count(user_id="kim") == 1 and desk.get(seen["id"]).is_deleted
+    with Memory(db, embedder=embedder) as default:
+        assert default.count(user_id="kim", include_deleted=True) == 0
+
+
+@pytest.fixture(scope="module")
+def http_server(tmp_path_factory: pytest.TempPathFactory, embedder) -> Iterator[tuple[str, dict[str, str]]]:
+    db = tmp_path_factory.mktemp("mcp") / "http.db"
+    store = open_store(db)
+    keys = {t: create_key(store, t) for t in ("north", "south")}
+    store.close()
+    with running(create_app(db, embedder=embedder)) as url:
+        yield url, keys
+
+
+def connect(url: str, key: str | None) -> Client:
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    http = httpx2.AsyncClient(headers=headers, timeout=60)
+    return Client(streamable_http_client(url + "/mcp", http_client=http), read_timeout_seconds=60)
+
+
+def test_http_transport_with_bearer_auth(http_server: tuple[str, dict[str, str]]) -> None:
+    url, keys = http_server
+
+    async def main() -> dict[str, Any]:
+        async with connect(url, keys["north"]) as client:
+            return await exercise(client)
+
+    check(anyio.run(main))
+
+
+def test_http_transport_is_tenant_scoped(http_server: tuple[str, dict[str, str]]) -> None:
+    url, keys = http_server
+
+    async def main() -> tuple[Any, ...]:
+        async with connect(url, keys["north"]) as north:
+            secret = data(await north.call_tool("add_memory", {"content": "north's vault code is 4711", "user_id": "x"}))
+        async with connect(url, keys["south"]) as south:
+            found = data(await south.call_tool("search_memory", {"query": "vault code", "user_id": "x"}))
+            listed = data(await south.call_tool("list_memories", {"user_id": "x"}))
+            ctx = data(await south.call_tool("get_context", {"query": "vault code", "user_id": "x"}))
+            delete = await south.call_tool("delete_memory", {"memory_id": secret["memories"][0]["id"]})
+        async with connect(url, keys["north"]) as north:
+            still = data(await north.call_tool("list_memories", {"user_id": "x"}))
+        return found, listed, ctx, delete, still
+
+    found, listed, ctx, delete, still = anyio.run(main)
+    assert found["hits"] == [] and listed == {"memories": [], "total": 0} and "4711" not in ctx["text"]
+    assert delete.is_error and "not_found" in delete.content[0].text
+    assert [m["content"] for m in still["memories"]] == ["north's vault code is 4711"]
+
+
+@pytest.mark.parametrize("key", [None, "rk_not_a_real_key_at_all_000000000000000000"])
+def test_http_transport_refuses_missing_or_bad_keys(http_server: tuple[str, dict[str, str]], key: str | None) -> None:
+    url, _ = http_server
+    response = httpx2.post(url + "/mcp", headers={"Authorization": f"Bearer {key}"} if key else {},
+                           json={"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}})
+    assert response.status_code == 401 and response.json()["error"]["code"] == "unauthorized"
+
+    async def main() -> None:
+        async with connect(url, key) as client:
+            await client.list_tools()
+
+    with pytest.raises(Exception):
+        anyio.run(main)
