@@ -147,7 +147,7 @@ def mount(app: FastAPI) -> None:
 
     @app.exception_handler(_SignIn)
     async def _to_login(request: Request, exc: _SignIn) -> Response:
-        return _redirect(_url("/login", next=request.url.path if request.method == "GET" else None))
+        return _redirect(_url("/login", next=request.url.path if request.method == "GET" and request.url.path != "/" else None))
 
     @app.exception_handler(_Forbidden)
     async def _forbidden(request: Request, exc: _Forbidden) -> Response:
