@@ -250,7 +250,9 @@ class BaseLLM:
         except LLMError:
             self._meter.add(request.operation, failures=1)
             raise
-        self._meter.add(request.operation, calls=1, prompt_tokens=reply.prompt_tokens, completion_tokens=reply.completion_tokens)
+        self._meter.add(
+            request.operation, calls=1, prompt_tokens=reply.prompt_tokens, completion_tokens=reply.completion_tokens
+        )
         return reply
 
     async def _checked_asend(self, request: Request) -> Reply:
@@ -259,7 +261,9 @@ class BaseLLM:
         except LLMError:
             self._meter.add(request.operation, failures=1)
             raise
-        self._meter.add(request.operation, calls=1, prompt_tokens=reply.prompt_tokens, completion_tokens=reply.completion_tokens)
+        self._meter.add(
+            request.operation, calls=1, prompt_tokens=reply.prompt_tokens, completion_tokens=reply.completion_tokens
+        )
         return reply
 
     def _give_up(self, op: str, prompt: Prompt[Any], error: str) -> LLMError:

@@ -9,7 +9,10 @@ import weakref
 from collections.abc import Mapping
 from typing import Any
 
-import openai
+try:
+    import openai
+except ImportError:  # the optional "llm" extra is not installed; ScriptedLLM and prompts still work
+    openai = None  # type: ignore[assignment]
 
 from remem.errors import LLMError, LLMNotConfiguredError
 from remem.llm.base import BaseLLM, Reply, Request, log
@@ -32,6 +35,8 @@ class OpenAILLM(BaseLLM):
         """``config`` defaults to :meth:`LLMConfig.from_env`; keyword ``overrides`` replace
         fields (``OpenAILLM(base_url=..., model=...)`` works without a config).
         ``client`` injects a pre-built SDK client (e.g. ``openai.AzureOpenAI``)."""
+        if openai is None:
+            raise LLMError("OpenAILLM needs the openai package: pip install 'remem[llm]' (or 'openai>=1.40')")
         if config is None and {"base_url", "model"} <= overrides.keys():
             config = LLMConfig(**overrides)
         elif config is None:
@@ -93,8 +98,8 @@ class OpenAILLM(BaseLLM):
             prompt is not None
             and self.config.structured_output == "auto"
             and self._mode == "json_schema"
-            and exc.status_code in (400, 422)
-        ):
+            and (exc.status_code in (400, 422) or "response_format" in str(exc.message))
+        ):  # llama-cpp-python answers 500 to an unknown response_format type
             log.warning("%s rejected response_format json_schema (%s); using json_object", self.describe(), exc)
             self._mode = "json_object"
             return True

@@ -52,7 +52,7 @@ class Prompt(Generic[T]):
     @cached_property
     def variables(self) -> frozenset[str]:
         """Placeholder names used by the system and user templates."""
-        names = set()
+        names: set[str] = set()
         for template in (self.system, self.user):
             names.update(f for _, f, _, _ in string.Formatter().parse(template) if f)
         return frozenset(names)
@@ -172,7 +172,7 @@ def _iso_date(value: str | None) -> str | None:
         date(parts[0], parts[1] if len(parts) > 1 else 1, parts[2] if len(parts) > 2 else 1)
         return text
     try:
-        return datetime.fromisoformat(text.replace("Z", "+00:00")).date().isoformat()
+        return datetime.fromisoformat(text).date().isoformat()
     except ValueError:
         raise ValueError(f"{value!r} is not an absolute ISO date (YYYY-MM-DD, YYYY-MM or YYYY)") from None
 

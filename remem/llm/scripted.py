@@ -8,14 +8,14 @@ import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any
 
 from pydantic import BaseModel
 
 from remem.errors import LLMError
 from remem.llm.base import BaseLLM, Reply, Request
 
-ScriptedResponse = Union[Mapping[str, Any], str, BaseModel, BaseException]
+ScriptedResponse = Mapping[str, Any] | str | BaseModel | BaseException
 """A dict / model (sent as JSON), raw text (sent as is, may be invalid), or an
 exception (an :class:`LLMError` is raised as a transport failure; others are
 wrapped in one)."""
