@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import IO, Any, Iterable, Iterator
 
 from remem.embed import Embedder, default_embedder
-from remem.errors import InvalidInputError, NotFoundError
+from remem.errors import InvalidInputError, LLMNotConfiguredError, NotFoundError
 from remem.models import HistoryEntry, Kind, MemoryRecord, Operation, SearchHit, check_content, parse_time, utcnow
 from remem.read import SearchConfig, hybrid_search
 from remem.read.context import Context, pack
@@ -51,13 +51,22 @@ class Memory:
         embedder: Embedder | None = None,
         search_config: SearchConfig | None = None,
         store: Store | None = None,
+        llm: Any = "auto",
     ) -> None:
+        """``llm``: an LLM client (see :mod:`remem.llm`), None for none, or "auto" to
+        use ``REMEM_LLM_BASE_URL``/``REMEM_LLM_MODEL`` when they are set."""
         if path is not None and url is not None:
             raise InvalidInputError("give either path= or url=, not both")
         self.embedder = embedder or default_embedder()
         self.search_config = search_config or SearchConfig()
         self.store: Store = store or open_store(url or path or default_path(), tenant=tenant)
         self.store.check_embedding(self.embedder.model_name, self.embedder.dim)
+        if llm == "auto":
+            from remem.llm import llm_from_env
+
+            llm = llm_from_env()
+        self.llm = llm
+        self._pipeline: Any = None
 
     # -- context manager -----------------------------------------------------------
     def __enter__(self) -> "Memory":
@@ -67,7 +76,27 @@ class Memory:
         self.close()
 
     def close(self) -> None:
+        if self._pipeline is not None:
+            self._pipeline.close()
         self.store.close()
+
+    @property
+    def pipeline(self) -> Any:
+        """The LLM write path (extraction, resolution, linking, summaries)."""
+        if self._pipeline is None:
+            if self.llm is None:
+                raise LLMNotConfiguredError(
+                    "this needs an LLM: pass Memory(llm=...) or set REMEM_LLM_BASE_URL and REMEM_LLM_MODEL"
+                )
+            from remem.write.pipeline import InferencePipeline
+
+            self._pipeline = InferencePipeline(self)
+        return self._pipeline
+
+    def wait(self, timeout: float | None = None) -> None:
+        """Block until background LLM work queued by ``add(..., background=True)`` is done."""
+        if self._pipeline is not None:
+            self._pipeline.wait(timeout)
 
     # -- writes --------------------------------------------------------------------
     def add(
@@ -80,19 +109,35 @@ class Memory:
         timestamp: datetime | str | float | None = None,
         metadata: dict[str, Any] | None = None,
         kind: Kind | str = Kind.EPISODIC,
+        infer: bool | None = None,
+        background: bool = False,
     ) -> list[MemoryRecord]:
         """Store messages as memories (one per message), embedding them in one batch.
 
         ``timestamp`` (when the messages were said) applies to messages without
         their own. Re-adding a message with the same timestamp or id is a no-op.
+
+        With an LLM (``infer`` defaults to True when one is configured) the raw turns are
+        stored first, then facts are extracted and reconciled with what is known; the
+        returned list holds the raw turns followed by the facts written. ``background=True``
+        returns after the raw turns and does the LLM work in a queue (see :meth:`wait`).
         """
         scope = _scope(user_id=user_id, agent_id=agent_id, session_id=session_id)
         meta = _metadata(metadata)
         kind = _kind(kind)
         msgs = normalize_messages(messages)
         when = parse_time(timestamp)
+        if infer is None:
+            infer = self.llm is not None
+        pipeline = self.pipeline if infer else None  # fails early, before writing, without an LLM
         pairs = records_from_messages(msgs, timestamp=when, metadata=meta, kind=kind, **scope)
-        return self._write([(rec, fp) for rec, fp in pairs])
+        records = self._write([(rec, fp) for rec, fp in pairs])
+        if pipeline is None:
+            return records
+        if background:
+            pipeline.submit(records)
+            return records
+        return records + pipeline.run(records)
 
     def add_records(self, records: Iterable[MemoryRecord]) -> list[MemoryRecord]:
         """Store ready-made records (any kind), embedding them in one batch."""
