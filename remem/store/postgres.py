@@ -21,6 +21,7 @@ import base64
 import json
 import logging
 import threading
+import time
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from functools import partial
@@ -104,7 +105,7 @@ class _Database:
         self.ef_search = int(own.get("ef_search", 100))
         self.purge_vacuum = own.get("purge_vacuum", "true").lower() not in ("0", "false", "no", "off")
         self.dim: int | None = None
-        self.lock = threading.Lock()
+        self.corpus: tuple[float, float, float] | None = None  # BM25's N, avgdl, when
         try:
             with psycopg.connect(conninfo, autocommit=True, connect_timeout=10) as conn:
                 self.schema = own.get("schema") or conn.execute("SELECT coalesce(current_schema(), 'public')").fetchone()[0]
@@ -456,48 +457,55 @@ class PostgresStore:
         """Okapi BM25 (k1=1.2, b=0.75, FTS5's formula) over the tsvector, best first.
 
         Terms are the query's content words OR-ed (as for FTS5), stemmed by PostgreSQL's
-        ``english`` configuration. Document frequencies count the rows in the query's
-        scope; N is the table's row count (an estimate once the table is analysed);
-        document length is the number of distinct lexemes.
+        ``english`` configuration. Document frequencies count the matching rows in the
+        query's scope; N (the table's rows) and the mean document length come from
+        :meth:`_corpus`; document length is the number of distinct lexemes.
         """
         terms = keywords(text) or list(dict.fromkeys(words(text)))
         if not terms:
             return []
-        joined = " or ".join(terms[:64])  # words are [^\W_]+: no websearch operators can sneak in
+        terms = terms[:64]
         where, params = self._where(query)
+        n, avgdl = self._corpus()
         rows = self._select(
             f"""
             WITH q AS (
                 SELECT websearch_to_tsquery('english', %s) AS tq,
                        tsvector_to_array(to_tsvector('english', %s)) AS lex
             ),
-            cand AS MATERIALIZED (
-                SELECT m.rid, m.id, m.tsv, length(m.tsv) AS len FROM memories m, q
-                WHERE m.tsv @@ q.tq AND {where}
-            ),
             tf AS (
-                SELECT c.rid, u.lexeme, coalesce(cardinality(u.positions), 1) AS tf
-                FROM cand c, q, unnest(c.tsv) u WHERE u.lexeme = ANY(q.lex)
-            ),
-            df AS (SELECT lexeme, count(*) AS df FROM tf GROUP BY lexeme),
-            corpus AS (
-                SELECT greatest(
-                           (SELECT CASE WHEN reltuples >= 1000 THEN reltuples::float8
-                                   ELSE (SELECT count(*) FROM memories)::float8 END
-                            FROM pg_class WHERE oid = 'memories'::regclass),
-                           (SELECT count(*) FROM cand)::float8) AS n,
-                       greatest((SELECT avg(length(s.tsv)) FROM (SELECT tsv FROM memories LIMIT 2000) s), 1)::float8 AS avgdl
+                SELECT m.rid, m.id, length(m.tsv) AS len, coalesce(cardinality(u.positions), 1) AS tf,
+                       count(*) OVER (PARTITION BY u.lexeme) AS df
+                FROM memories m, q, unnest(m.tsv) u
+                WHERE m.tsv @@ q.tq AND {where} AND u.lexeme = ANY(q.lex)
             )
-            SELECT c.id, sum(
-                       greatest(ln((corpus.n - df.df + 0.5) / (df.df + 0.5)), 1e-6)
-                       * tf.tf * {BM25_K1 + 1} / (tf.tf + {BM25_K1} * (1 - {BM25_B} + {BM25_B} * c.len / corpus.avgdl))
+            SELECT id, sum(
+                       greatest(ln((%s - df + 0.5) / (df + 0.5)), 1e-6)
+                       * tf * {BM25_K1 + 1} / (tf + {BM25_K1} * (1 - {BM25_B} + {BM25_B} * len / %s))
                    ) AS score
-            FROM tf JOIN df USING (lexeme) JOIN cand c USING (rid), corpus
-            GROUP BY c.id, c.rid ORDER BY score DESC, c.rid LIMIT %s
+            FROM tf GROUP BY id, rid ORDER BY score DESC, rid LIMIT %s
             """,
-            (joined, " ".join(terms[:64]), *params, limit),
+            # words are [^\W_]+, so "a or b" is a plain OR-query: no websearch operator can sneak in
+            (" or ".join(terms), " ".join(terms), *params, n, avgdl, limit),
         )
         return [(r["id"], float(r["score"])) for r in rows]
+
+    def _corpus(self) -> tuple[float, float]:
+        """(N, mean document length) for BM25: exact for small tables, else the planner's
+        row estimate and a 1,000-row sample, cached for a minute."""
+        db = self._db
+        cached = db.corpus
+        if cached is not None and cached[0] >= 1000 and time.monotonic() - cached[2] < 60:
+            return cached[0], cached[1]
+        row = self._select(
+            "SELECT CASE WHEN c.reltuples >= 1000 THEN c.reltuples::float8 "
+            "ELSE (SELECT count(*) FROM memories)::float8 END AS n, "
+            "(SELECT avg(length(s.tsv)) FROM (SELECT tsv FROM memories LIMIT 1000) s)::float8 AS avgdl "
+            "FROM pg_class c WHERE c.oid = 'memories'::regclass"
+        )[0]
+        n, avgdl = float(row["n"]), max(float(row["avgdl"] or 1.0), 1.0)
+        db.corpus = (n, avgdl, time.monotonic())
+        return n, avgdl
 
     def vector_search(self, vector: np.ndarray, query: Query, limit: int) -> list[tuple[str, float]]:
         """Cosine similarity, best first. Small candidate sets (≤ EXACT_SUBSET_LIMIT rows)
