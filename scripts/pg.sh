@@ -51,16 +51,13 @@ binaries() {  # copy the wheel's server into PG_HOME (once per wheel version)
   chmod a+rx "$PG_HOME"
 }
 
-running() { "$BIN/pg_isready" -q -h 127.0.0.1 -p "$PORT" >/dev/null 2>&1; }
+running() { "$BIN/pg_isready" -q -h 127.0.0.1 -p "$PORT" -U postgres -d postgres >/dev/null 2>&1; }
 
-start() {
-  [ -x "$BIN/postgres" ] || binaries
-  if running; then echo "$URL"; return 0; fi
-  if [ ! -f "$DATA/PG_VERSION" ]; then
-    rm -rf "$DATA"; mkdir -p "$DATA"
-    [ "$(id -u)" = 0 ] && chown postgres: "$DATA"
-    as_pg "$BIN/initdb" -D "$DATA" -U postgres --auth=trust --encoding=UTF8 --locale=C.UTF-8 >/dev/null
-    cat >>"$DATA/postgresql.conf" <<CONF
+init() {  # a fresh data directory, tuned for tests (fsync off: never keep real data here)
+  rm -rf "$DATA"; mkdir -p "$DATA"
+  [ "$(id -u)" = 0 ] && chown postgres: "$DATA"
+  as_pg "$BIN/initdb" -D "$DATA" -U postgres --auth=trust --encoding=UTF8 --locale=C.UTF-8 >/dev/null
+  cat >>"$DATA/postgresql.conf" <<CONF
 listen_addresses = '127.0.0.1'
 port = $PORT
 unix_socket_directories = ''
@@ -71,10 +68,23 @@ fsync = off
 synchronous_commit = off
 full_page_writes = off
 CONF
-  fi
+}
+
+launch() {
   touch "$LOG"; [ "$(id -u)" = 0 ] && chown postgres: "$LOG"
-  as_pg "$BIN/pg_ctl" -D "$DATA" -l "$LOG" -w -t 60 start >/dev/null || { tail -20 "$LOG" >&2; exit 1; }
-  # every new database (tests create one each, from template1) gets pgvector already installed
+  as_pg "$BIN/pg_ctl" -D "$DATA" -l "$LOG" -w -t 60 start >/dev/null
+}
+
+start() {
+  [ -x "$BIN/postgres" ] || binaries
+  if running; then echo "$URL"; return 0; fi
+  [ -f "$DATA/PG_VERSION" ] || init
+  if ! launch; then  # e.g. a stale postmaster.pid after the machine was stopped: the data is disposable
+    echo "pg.sh: start failed, re-initialising $DATA" >&2; tail -5 "$LOG" >&2 || true
+    init
+    launch || { tail -20 "$LOG" >&2; exit 1; }
+  fi
+  # every new database (tests create one each session, from template1) gets pgvector already installed
   "$BIN/psql" -q -X -v ON_ERROR_STOP=1 "postgresql://postgres@127.0.0.1:$PORT/template1" \
     -c "CREATE EXTENSION IF NOT EXISTS vector" >/dev/null
   "$BIN/psql" -q -X -v ON_ERROR_STOP=1 "$URL" -c "CREATE EXTENSION IF NOT EXISTS vector" >/dev/null
