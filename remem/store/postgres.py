@@ -52,7 +52,7 @@ except ImportError as exc:  # pragma: no cover - depends on the installed extras
 
 log = logging.getLogger("remem.store")
 
-EXACT_SUBSET_LIMIT = 10_000  # at most this many candidate rows: exact scan instead of HNSW
+EXACT_SUBSET_LIMIT = 2_000  # at most this many candidate rows: exact scan instead of HNSW (measured: ~10 µs a row)
 BM25_K1, BM25_B = 1.2, 0.75  # FTS5's bm25() defaults
 _TIME_FIELDS = ("created_at", "updated_at", "event_time", "valid_from", "valid_to", "deleted_at", "last_accessed_at")
 _JSON_FIELDS = ("metadata", "source", "keywords", "tags")
