@@ -26,9 +26,10 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from remem.errors import InvalidInputError, NotFoundError, RememError
 from remem.memory import Memory
-from remem.models import Kind, MemoryRecord, parse_time
+from remem.models import Kind, MemoryRecord
 from remem.read.context import estimate_tokens
 from remem.server.auth import csrf_token, same_token
+from remem.server.schemas import check_time
 from remem.store import DEFAULT_TENANT, Query as StoreQuery
 
 COOKIE = "remem_key"
@@ -130,7 +131,7 @@ def _query(user: str | None, kind: str | None, session: str | None, since: str |
     if validity not in VALIDITY:
         raise InvalidInputError(f"validity must be one of {list(VALIDITY)}")
     kinds = [Kind(kind)] if kind else None
-    start, end = parse_time(since, field="from"), parse_time(until, field="until")
+    start, end = check_time(since or None, "from"), check_time(until or None, "until")
     if end is not None and until and len(until) == 10:  # a date: include that whole day
         end = end.replace(hour=23, minute=59, second=59)
     return StoreQuery(
@@ -286,7 +287,7 @@ def mount(app: FastAPI) -> None:
                     raise InvalidInputError("importance must be a number from 0 to 1")
                 if value != rec.importance:
                     fields["importance"] = value
-            new_valid_to = parse_time(valid_to.strip() or None, field="valid until")
+            new_valid_to = check_time(valid_to.strip() or None, "valid until")
             if new_valid_to != rec.valid_to:
                 fields["valid_to"] = new_valid_to
             if not fields:

@@ -19,6 +19,7 @@ from remem.models import Kind, MemoryRecord
 from remem.read.context import Context
 from remem.server.deps import tenant_memory, tenant_name
 from remem.server.schemas import (
+    ERROR_RESPONSES,
     AddRequest,
     ContextRequest,
     HistoryList,
@@ -34,16 +35,19 @@ from remem.server.schemas import (
     SearchRequest,
     UpdateRequest,
     Whoami,
+    check_time,
 )
 
-router = APIRouter(prefix="/v1")
+router = APIRouter(prefix="/v1", responses=ERROR_RESPONSES)
 Mem = Annotated[Memory, Depends(tenant_memory)]
 IdQ = Annotated[str | None, Query(min_length=1, max_length=256)]
 MAX_PAGE = 1000
 
 
-def _time_range(since: str | None, until: str | None) -> tuple[str | None, str | None] | None:
-    return (since, until) if since is not None or until is not None else None
+def _time_range(since: str | None, until: str | None) -> tuple[Any, Any] | None:
+    if since is None and until is None:
+        return None
+    return check_time(since, "since"), check_time(until, "until")
 
 
 def _filters(text: str | None) -> dict[str, Any] | None:
@@ -84,10 +88,19 @@ def add(body: AddRequest, mem: Mem) -> RecordList:
     return RecordList(items=items)
 
 
+_TIME_FIELDS = ("created_at", "updated_at", "event_time", "valid_from", "valid_to", "last_accessed_at", "deleted_at")
+
+
+def _check_record(record: MemoryRecord) -> MemoryRecord:
+    for name in _TIME_FIELDS:
+        check_time(getattr(record, name), name)
+    return record
+
+
 @router.post("/records", response_model=RecordList, status_code=status.HTTP_201_CREATED, tags=["memories"],
              summary="Add ready-made records of any kind (Memory.add_records)")
 def add_records(body: RecordsRequest, mem: Mem) -> RecordList:
-    return RecordList(items=mem.add_records(body.records))
+    return RecordList(items=mem.add_records([_check_record(r) for r in body.records]))
 
 
 @router.post("/search", response_model=HitList, tags=["read"], summary="Hybrid search, best first (Memory.search)")
@@ -194,6 +207,13 @@ def export(mem: Mem, user_id: IdQ = None) -> StreamingResponse:
 @router.post("/import", response_model=Imported, tags=["admin"],
              summary="Load exported items (up to 1,000 a request); existing ids are skipped (Memory.import_)")
 def import_(body: ImportRequest, mem: Mem) -> Imported:
+    for item in body.items:
+        if isinstance(item.get("record"), dict):
+            try:
+                record = MemoryRecord.model_validate(item["record"])
+            except ValueError as exc:
+                raise InvalidInputError(f"not a remem export item: {exc}") from None
+            _check_record(record)
     added, skipped = mem.import_(body.items)
     return Imported(added=added, skipped=skipped)
 

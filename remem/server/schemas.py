@@ -5,15 +5,26 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from remem.errors import InvalidInputError
+from remem.models import parse_time
 
 from remem.models import HistoryEntry, Kind, MemoryRecord, SearchHit
 
 T = TypeVar("T")
 
-# Epoch seconds must fit a datetime (years 1-9999); strings are parsed by remem itself.
+
+def check_time(value: Any, field: str = "time") -> datetime | None:
+    """Parse a time as remem does, and keep it to years 1000-9999 (the store's fixed-width format)."""
+    when = parse_time(value, field=field)
+    if when is not None and not 1000 <= when.year <= 9999:
+        raise InvalidInputError(f"{field}: year {when.year} is out of range (1000-9999)")
+    return when
+
+
 Epoch = Annotated[float, Field(ge=-62_135_596_800, le=253_402_300_799)]
-TimeValue = datetime | Epoch | Annotated[str, Field(max_length=100)]
+TimeValue = Annotated[datetime | Epoch | Annotated[str, Field(max_length=100)], AfterValidator(check_time)]
 Id = Annotated[str, Field(min_length=1, max_length=256)]
 Text = Annotated[str, Field(min_length=1, max_length=100_000)]
 
@@ -129,3 +140,23 @@ HitList = Items[SearchHit]
 RecordList = Items[MemoryRecord]
 HistoryList = Items[HistoryEntry]
 LinkList = Items[LinkOut]
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(description="Stable machine-readable code, e.g. invalid_input, not_found, unauthorized.")
+    message: str
+    details: list[dict[str, Any]] | None = None
+
+
+class ErrorBody(BaseModel):
+    """Every error response: ``{"error": {"code": ..., "message": ...}}``."""
+
+    error: ErrorDetail
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorBody, "description": "Missing, unknown or revoked API key (`unauthorized`)"},
+    404: {"model": ErrorBody, "description": "No such memory in this tenant (`not_found`)"},
+    413: {"model": ErrorBody, "description": "Request body too large (`payload_too_large`)"},
+    422: {"model": ErrorBody, "description": "Invalid input (`invalid_input`); nothing was changed"},
+}
