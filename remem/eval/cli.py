@@ -147,3 +147,31 @@ def longmemeval(
         use_cache=not no_cache,
         progress=not quiet,
     )
+
+
+HALUMEM_DATA = Path("data/halumem/pilot_slice_user0.jsonl")
+
+
+@eval_app.command("halumem")
+def halumem(
+    data: Optional[Path] = DataOpt,
+    out: Optional[Path] = OutOpt,
+    users: Optional[int] = typer.Option(1, "--users", min=1, help="First N users of the slice."),
+    sessions: Optional[int] = typer.Option(None, "--sessions", min=1, help="First N sessions per user."),
+    batch_turns: int = typer.Option(4, "--batch-turns", min=1, help="Dialogue turns per add()."),
+    threshold: float = typer.Option(0.6, "--threshold", help="Cosine similarity that counts as a match."),
+    quiet: bool = QuietOpt,
+) -> None:
+    """HaluMem: extraction recall/precision and update correctness of the LLM write path (exit 2 without an LLM)."""
+    from remem.eval.halumem import run_halumem
+
+    _run(
+        run_halumem,
+        data_path=_data(data, HALUMEM_DATA),
+        out_dir=_out(out, "halumem"),
+        users=users,
+        sessions=sessions,
+        batch_turns=batch_turns,
+        threshold=threshold,
+        progress=not quiet,
+    )
