@@ -1,0 +1,197 @@
+"""Search latency and recall at 10k / 100k / 1M memories in one user's scope.
+
+    python benchmarks/bench_search.py --sizes 10000,100000,1000000 --queries 200
+
+One store file grows through the sizes. Rows go in through the store layer
+(``SQLiteStore.insert``) with sentence-like synthetic text (Zipfian vocabulary, so
+FTS5 has realistic posting lists) and synthetic *clustered* unit vectors (embedding
+1M texts would take hours on 2 cores). At each size a fresh store object is opened,
+so the first search pays the whole index load/build, which is reported.
+
+Per query, ``hybrid`` is the full ``remem.read.hybrid_search`` call including a real
+MiniLM embedding of the query text (the wrapper embeds the text for real, then hands
+back an in-distribution synthetic vector so the ANN walk is realistic). The parts are
+then timed on their own: ``embed``, ``vector_search`` (store, HNSW above the
+threshold), ``text_search`` (FTS5 bm25), and the baseline: exact numpy top-k over the
+same vectors. recall@10 compares ``store.vector_search`` with that exact top-10.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from _common import ClusteredVectors, cpu, SentenceGenerator, console, dir_size, now, pct, peak_rss_mb, rss_mb, table, write_json
+from remem.embed import default_embedder
+from remem.models import MemoryRecord
+from remem.read import SearchConfig, hybrid_search
+from remem.store import Query, SQLiteStore, Write
+
+USER = "bench-user"
+
+
+class FixedVectorEmbedder:
+    """Embeds the text for real (the time counts) but returns a preset query vector."""
+
+    def __init__(self, real, vector: np.ndarray) -> None:
+        self.real, self.vector = real, vector
+        self.model_name, self.dim = real.model_name, real.dim
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        self.real.embed(texts)
+        return self.vector[None, :]
+
+
+def exact_top(matrix: np.ndarray, q: np.ndarray, k: int) -> np.ndarray:
+    scores = np.einsum("ij,j->i", matrix, q)  # single-threaded; BLAS gemv stalls on a busy box
+    idx = np.argpartition(-scores, k)[:k]
+    return idx[np.argsort(-scores[idx])]
+
+
+def insert(store: SQLiteStore, gen: SentenceGenerator, vecs: ClusteredVectors, start: int, stop: int,
+           batch: int, all_vectors: np.ndarray, ids: list[str]) -> float:
+    t0 = now()
+    pos = start
+    while pos < stop:
+        n = min(batch, stop - pos)
+        texts = gen.sentences(n)
+        v = vecs.sample(n)
+        all_vectors[pos : pos + n] = v
+        writes = []
+        for text, vec in zip(texts, v):
+            rec = MemoryRecord(content=text, user_id=USER, role="user")
+            writes.append(Write(record=rec, index_text=text, vector=vec))
+            ids.append(rec.id)
+        store.insert(writes)
+        pos += n
+        console.print(f"  inserted {pos:,}/{stop:,}  ({(pos - start) / (now() - t0):,.0f} rows/s, rss {rss_mb():,.0f} MiB)", end="\r")
+    console.print()
+    return now() - t0
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sizes", default="10000,100000,1000000", help="comma-separated memory counts")
+    ap.add_argument("--queries", type=int, default=200)
+    ap.add_argument("--batch", type=int, default=5000, help="rows per insert transaction")
+    ap.add_argument("--dir", default=None, help="where to put the store (default: a temp dir, deleted after)")
+    ap.add_argument("--keep", action="store_true", help="keep the store files")
+    ap.add_argument("--json", default=None, help="also write results to this JSON file")
+    args = ap.parse_args()
+    sizes = sorted(int(s) for s in args.sizes.split(","))
+
+    workdir = Path(args.dir or tempfile.mkdtemp(prefix="remem-bench-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    db_path = workdir / "search.db"
+    embedder = default_embedder()
+    gen, vecs = SentenceGenerator(), ClusteredVectors(dim=embedder.dim)
+    query_texts = gen.queries(args.queries)
+    query_vecs = vecs.sample(args.queries)
+    all_vectors = np.empty((sizes[-1], embedder.dim), dtype=np.float32)
+    ids: list[str] = []
+
+    embedder.embed(query_texts[:8])  # warm up onnxruntime
+    embed_s = []
+    for text in query_texts:
+        t0 = now()
+        embedder.embed([text])
+        embed_s.append(now() - t0)
+
+    writer = SQLiteStore(db_path)
+    writer.check_embedding(embedder.model_name, embedder.dim)
+    results = []
+    try:
+        for size in sizes:
+            console.print(f"[bold]size {size:,}[/bold]")
+            insert_s = insert(writer, gen, vecs, len(ids), size, args.batch, all_vectors, ids)
+            inserted = size - (results[-1]["size"] if results else 0)
+            results.append(run_size(db_path, size, all_vectors[:size], ids, query_texts, query_vecs, embedder, embed_s))
+            results[-1].update(insert_rows_per_s=inserted / insert_s)
+            gc.collect()
+    finally:
+        writer._db.conn.close()
+        if not args.keep and args.dir is None:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+    cols = ["memories", "hybrid p50", "hybrid p95", "hybrid cpu p50", "hybrid cpu p95", "embed p50", "recall@10", "load avg"]
+    rows = [[r["size"], r["hybrid_p50"], r["hybrid_p95"], r["hybrid_cpu_p50"], r["hybrid_cpu_p95"], r["embed_p50"],
+             r["recall_at_10"], r["loadavg"]] for r in results]
+    console.print("cpu = process CPU time (all threads) per query: robust to other load on a shared machine")
+    console.print(table(f"hybrid search, ms ({args.queries} queries, one user's scope; embed + dense + bm25 + fusion + fetch)", cols, rows))
+    cols = ["memories", "vector p50", "vector p95", "exact numpy p50", "exact numpy p95", "bm25 p50", "bm25 p95", "bm25 cpu p50", "bm25 cpu p95"]
+    rows = [[r["size"], r["vector_p50"], r["vector_p95"], r["exact_p50"], r["exact_p95"], r["text_p50"], r["text_p95"],
+             r["text_cpu_p50"], r["text_cpu_p95"]] for r in results]
+    console.print(table("parts, ms: store.vector_search (k=50) vs exact numpy baseline; store.text_search (FTS5 bm25, k=50)", cols, rows))
+    cols2 = ["memories", "index", "first search (load+build) s", "insert rows/s", "db bytes/memory", "rss MiB", "peak rss MiB"]
+    rows2 = [[r["size"], r["index"], r["build_s"], r["insert_rows_per_s"], r["db_bytes_per_memory"], r["rss_mb"], r["peak_rss_mb"]] for r in results]
+    console.print(table("index build and store size", cols2, rows2))
+    write_json(args.json, {"benchmark": "search", "queries": args.queries, "results": results})
+
+
+def run_size(db_path: Path, size: int, matrix: np.ndarray, ids: list[str], query_texts: list[str],
+             query_vecs: np.ndarray, embedder, embed_s: list[float]) -> dict:
+    store = SQLiteStore(db_path)  # a fresh view: its vector index starts cold
+    store.check_embedding(embedder.model_name, embedder.dim)
+    scope = Query(user_id=USER)
+    config = SearchConfig()
+    depth = max(10 * 3, config.min_candidates)
+
+    t0 = now()
+    store.vector_search(query_vecs[0], scope, 10)
+    build_s = now() - t0
+    part = store._db.index._parts[(store.tenant, USER)]
+    index_kind = type(part.impl).__name__.replace("Partition", "")
+    console.print(f"  first search (load + build {index_kind}): {build_s:.1f} s, rss {rss_mb():,.0f} MiB")
+
+    hybrid_s, hybrid_cpu, vector_s, text_s, text_cpu, exact_s, recalls = [], [], [], [], [], [], []
+    for text, q in zip(query_texts, query_vecs):
+        t0, c0 = now(), cpu()
+        hits = hybrid_search(store, FixedVectorEmbedder(embedder, q), text, scope, 10, config)
+        hybrid_s.append(now() - t0)
+        hybrid_cpu.append(cpu() - c0)
+        assert hits, "hybrid search found nothing"
+
+        t0 = now()
+        found = store.vector_search(q, scope, depth)
+        vector_s.append(now() - t0)
+
+        t0, c0 = now(), cpu()
+        store.text_search(text, scope, depth)
+        text_s.append(now() - t0)
+        text_cpu.append(cpu() - c0)
+
+        t0 = now()
+        exact = exact_top(matrix, q, depth)
+        exact_s.append(now() - t0)
+
+        truth = {ids[i] for i in exact[:10]}
+        recalls.append(len(truth & {i for i, _ in found[:10]}) / 10)
+
+    result = {
+        "size": size, "index": index_kind, "build_s": build_s,
+        "hybrid_p50": pct(hybrid_s, 50), "hybrid_p95": pct(hybrid_s, 95),
+        "hybrid_cpu_p50": pct(hybrid_cpu, 50), "hybrid_cpu_p95": pct(hybrid_cpu, 95),
+        "text_cpu_p50": pct(text_cpu, 50), "text_cpu_p95": pct(text_cpu, 95), "loadavg": os.getloadavg()[0],
+        "embed_p50": pct(embed_s, 50), "embed_p95": pct(embed_s, 95),
+        "vector_p50": pct(vector_s, 50), "vector_p95": pct(vector_s, 95),
+        "text_p50": pct(text_s, 50), "text_p95": pct(text_s, 95),
+        "exact_p50": pct(exact_s, 50), "exact_p95": pct(exact_s, 95),
+        "recall_at_10": float(np.mean(recalls)),
+        "db_bytes_per_memory": dir_size(db_path, db_path.name) / size,
+        "rss_mb": rss_mb(), "peak_rss_mb": peak_rss_mb(),
+    }
+    console.print(f"  hybrid p50 {result['hybrid_p50']:.1f} ms p95 {result['hybrid_p95']:.1f} ms, "
+                  f"vector p95 {result['vector_p95']:.2f} ms, bm25 p95 {result['text_p95']:.1f} ms, recall@10 {result['recall_at_10']:.3f}")
+    store._db.conn.close()  # not close(): that would save the index cache, and the next size must build cold
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())
