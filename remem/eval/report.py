@@ -120,8 +120,8 @@ class EvalReport:
         )
         for mode, lat in (t.get("search_ms") or {}).items():
             lines.append(f"- search {mode}: p50 {lat['p50']:.1f} ms, p95 {lat['p95']:.1f} ms over {lat['n']} queries")
-        lines.append("")
-        lines += [f"> {n}" for n in self.notes]
+        if self.notes:
+            lines += ["", "Notes:", ""] + [f"- {n}" for n in self.notes]
         lines.append("")
         for table in self.tables:
             lines.append(table.markdown())
@@ -136,7 +136,10 @@ class EvalReport:
             return
         self.out_dir.mkdir(parents=True, exist_ok=True)
         (self.out_dir / "results.json").write_text(json.dumps(self.to_dict(), indent=1, default=str), encoding="utf-8")
-        write_plots(self)
+        try:
+            write_plots(self)
+        except ImportError:
+            self.notes.append("PNG plots skipped: matplotlib is not installed (pip install 'remem[eval]').")
         (self.out_dir / "report.md").write_text(self.markdown(), encoding="utf-8")
 
     def print(self, console: Any = None) -> None:

@@ -59,7 +59,7 @@ def _config(bench: str, data: Path, modes: list[EvalMode], embedder: Any, search
 
     return {
         "benchmark": bench,
-        "command": " ".join(sys.argv),
+        "command": " ".join(["remem eval" if sys.argv[:1] == ["-c"] else sys.argv[0], *sys.argv[1:]]) if sys.argv else "",
         "remem_version": __version__,
         "git_commit": _git_commit(),
         "python": platform.python_version(),
