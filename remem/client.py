@@ -107,7 +107,7 @@ def _scope_params(user_id: Any, agent_id: Any, session_id: Any, kind: Any, filte
     if time_range is not None:
         if not isinstance(time_range, (tuple, list)) or len(time_range) != 2:
             raise InvalidInputError("time_range must be a (start, end) pair; either may be None")
-        for name, value in zip(("since", "until"), time_range):
+        for name, value in zip(("since", "until"), time_range, strict=True):
             if value is not None:
                 params.append((name, str(_time(value))))
     if include_deleted:

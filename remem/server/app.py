@@ -12,7 +12,8 @@ from typing import Any, AsyncIterator
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import JSONResponse
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.routing import Route
 from starlette.types import Scope
 
@@ -20,6 +21,7 @@ from remem._version import __version__
 from remem.embed import Embedder
 from remem.errors import InvalidInputError
 from remem.server import errors
+from remem.server.errors import ApiError
 from remem.server.limits import BodyLimit
 from remem.server.tenants import Tenants
 from remem.store import DEFAULT_TENANT, Store
@@ -108,6 +110,8 @@ def create_app(
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,  # served below from vendored files, so /docs works offline
+        redoc_url=None,
         openapi_tags=[
             {"name": "memories", "description": "Add, list, read, change and delete memories"},
             {"name": "read", "description": "Search and context building"},
@@ -124,6 +128,16 @@ def create_app(
     from remem.server.routes import router
 
     app.include_router(router)
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        if not dashboard:
+            raise ApiError(404, "not_found", "docs are served with the dashboard's static files")
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json", title="remem API", swagger_js_url="/static/swagger/swagger-ui-bundle.js",
+            swagger_css_url="/static/swagger/swagger-ui.css", swagger_favicon_url="data:,",
+            swagger_ui_parameters={"validatorUrl": None},
+        )
 
     @app.get("/healthz", tags=["meta"], summary="Liveness: the process answers")
     def healthz() -> dict[str, str]:

@@ -25,6 +25,17 @@ def _location(path: Optional[str], store: Optional[str]) -> str:
     return str(store or path or default_path())
 
 
+def _need_extra() -> None:
+    """Exit with a clear message when the ``server`` extra is not installed."""
+    import importlib.util
+
+    missing = [m for m in ("fastapi", "uvicorn", "mcp", "jinja2", "multipart") if importlib.util.find_spec(m) is None]
+    if missing:
+        typer.secho(f"error: this needs the server extra (missing {', '.join(missing)}): "
+                    'pip install "remem[server]"', err=True, fg=typer.colors.RED)
+        raise typer.Exit(2)
+
+
 def _fail(exc: RememError) -> None:
     typer.secho(f"error ({exc.code}): {exc}", err=True, fg=typer.colors.RED)
     raise typer.Exit(2)
@@ -42,6 +53,7 @@ def serve(
     log_level: str = typer.Option("info", "--log-level", help="uvicorn log level."),
 ) -> None:
     """Serve the REST API (/v1, docs at /docs), MCP over HTTP (/mcp) and the dashboard (/)."""
+    _need_extra()
     from remem.server.app import run_server
 
     try:
@@ -59,6 +71,7 @@ def mcp(
     tenant: str = typer.Option("default", "--tenant", help="Tenant whose memories the tools act on."),
 ) -> None:
     """Run the MCP server over stdio (for desktop agents and IDEs)."""
+    _need_extra()
     from remem.memory import Memory
     from remem.server.auth import check_tenant
     from remem.server.mcp_server import build_mcp
