@@ -13,9 +13,10 @@ from remem.embed import Embedder, default_embedder
 from remem.errors import InvalidInputError, LLMNotConfiguredError, NotFoundError
 from remem.models import HistoryEntry, Kind, MemoryRecord, Operation, SearchHit, check_content, parse_time, utcnow
 from remem.read import SearchConfig, hybrid_search
-from remem.read.context import Context, pack
+from remem.read.context import MIN_LINE_TOKENS, Context, expand_with_neighbors, pack
 from remem.store import DEFAULT_TENANT, Query, Store, Write, open_store
-from remem.write import index_text, normalize_messages, records_from_messages
+from remem.write.keywords import extract_keywords
+from remem.write import IndexConfig, index_text, index_texts, normalize_messages, records_from_messages
 
 log = logging.getLogger("remem")
 
@@ -52,6 +53,8 @@ class Memory:
         search_config: SearchConfig | None = None,
         store: Store | None = None,
         llm: Any = "auto",
+        index_config: IndexConfig | None = None,
+        infer_config: Any = None,
     ) -> None:
         """``llm``: an LLM client (see :mod:`remem.llm`), None for none, or "auto" to
         use ``REMEM_LLM_BASE_URL``/``REMEM_LLM_MODEL`` when they are set."""
@@ -59,6 +62,7 @@ class Memory:
             raise InvalidInputError("give either path= or url=, not both")
         self.embedder = embedder or default_embedder()
         self.search_config = search_config or SearchConfig()
+        self.index_config = index_config or IndexConfig()
         self.store: Store = store or open_store(url or path or default_path(), tenant=tenant)
         self.store.check_embedding(self.embedder.model_name, self.embedder.dim)
         if llm == "auto":
@@ -66,6 +70,7 @@ class Memory:
 
             llm = llm_from_env()
         self.llm = llm
+        self.infer_config = infer_config  # remem.write.pipeline.PipelineConfig, or None for defaults
         self._pipeline: Any = None
 
     # -- context manager -----------------------------------------------------------
@@ -90,11 +95,12 @@ class Memory:
                 )
             from remem.write.pipeline import InferencePipeline
 
-            self._pipeline = InferencePipeline(self)
+            self._pipeline = InferencePipeline(self, self.infer_config)
         return self._pipeline
 
     def wait(self, timeout: float | None = None) -> None:
-        """Block until background LLM work queued by ``add(..., background=True)`` is done."""
+        """Block until background LLM work queued by ``add(..., background=True)`` is done;
+        raises ``TimeoutError`` if it is still running after ``timeout`` seconds."""
         if self._pipeline is not None:
             self._pipeline.wait(timeout)
 
@@ -131,7 +137,9 @@ class Memory:
             infer = self.llm is not None
         pipeline = self.pipeline if infer else None  # fails early, before writing, without an LLM
         pairs = records_from_messages(msgs, timestamp=when, metadata=meta, kind=kind, **scope)
-        records = self._write([(rec, fp) for rec, fp in pairs])
+        for rec, _ in pairs:
+            rec.keywords = rec.keywords or extract_keywords(rec.content)
+        records = self._write(pairs)
         if pipeline is None:
             return records
         if background:
@@ -148,8 +156,17 @@ class Memory:
             items.append((rec, None))
         return self._write(items)
 
+    def index_texts(self, records: list[MemoryRecord]) -> list[str]:
+        """The texts ``add`` indexes for these consecutive records (see :class:`IndexConfig`)."""
+        before: list[MemoryRecord] = []
+        first = records[0] if records else None
+        if first is not None and first.session_id and self.index_config.previous_turns > 0:
+            q = Query(user_id=first.user_id, agent_id=first.agent_id, session_id=first.session_id, kinds=[first.kind])
+            before = self.store.list(q, limit=self.index_config.previous_turns, newest_first=True)[::-1]
+        return index_texts(records, before, self.index_config)
+
     def _write(self, items: list[tuple[MemoryRecord, str | None]]) -> list[MemoryRecord]:
-        texts = [index_text(rec) for rec, _ in items]
+        texts = self.index_texts([rec for rec, _ in items])
         vectors = self.embedder.embed(texts)
         writes = [
             Write(record=rec, index_text=text, vector=vec, fingerprint=fp)
@@ -196,8 +213,8 @@ class Memory:
         except ValueError as exc:
             raise InvalidInputError(str(exc)) from None
         text = vector = None
-        if "content" in changed:
-            text = index_text(new)
+        if "content" in changed or "event_time" in changed:
+            text = index_text(new, config=self.index_config)
             vector = self.embedder.embed([text])[0]
         return self.store.save_version(
             new, op=Operation.UPDATE, reason=reason, changed_fields=changed, index_text=text, vector=vector
@@ -230,11 +247,18 @@ class Memory:
         time_range: tuple[Any, Any] | None = None,
         kind: Kind | str | list[Kind | str] | None = None,
         mode: str | None = None,
+        now: Any = None,
+        as_of: Any = None,
     ) -> list[SearchHit]:
-        """Hybrid (dense + BM25) search, best first. ``hit.explanation`` says why."""
+        """Hybrid (dense + BM25) search, best first. ``hit.explanation`` says why.
+
+        ``now`` is the reference time for relative expressions in the query ("last
+        week") and for memory strength (default: the current time). Only facts valid at
+        ``as_of`` (default: ``now``) are returned; invalidated ones stay in history.
+        """
         check_content(query)
-        q = self._query(user_id, agent_id, session_id, kind, filters, time_range)
-        return hybrid_search(self.store, self.embedder, query, q, _limit(limit), self.search_config, mode)
+        q, when = self._read_query(user_id, agent_id, session_id, kind, filters, time_range, now, as_of)
+        return hybrid_search(self.store, self.embedder, query, q, _limit(limit), self.search_config, mode, when)
 
     def context(
         self,
@@ -246,25 +270,48 @@ class Memory:
         token_budget: int = 2000,
         filters: dict[str, Any] | None = None,
         kind: Kind | str | list[Kind | str] | None = None,
+        now: Any = None,
+        as_of: Any = None,
+        neighbors: int = 1,
     ) -> Context:
-        """A ready-to-prompt block of memories within ``token_budget`` tokens.
+        """A ready-to-prompt block of memories within ``token_budget`` tokens: dated,
+        with speakers, grouped by session, sessions and turns in time order.
 
         When everything in scope fits, all of it is returned (``strategy="full"``,
-        ``complete=True``); otherwise the best search hits that fit.
+        ``complete=True``: full context beats retrieval on small histories). Otherwise the
+        best search hits, each followed by ``neighbors`` adjacent turns of its session,
+        fill the budget in rank order. The memories used count as recalled (strength).
         """
         check_content(query)
         if not isinstance(token_budget, int) or isinstance(token_budget, bool) or token_budget < 1:
             raise InvalidInputError("token_budget must be a positive integer")
-        q = self._query(user_id, agent_id, session_id, kind, filters, None)
+        q, when = self._read_query(user_id, agent_id, session_id, kind, filters, None, now, as_of)
         total = self.store.count(q)
-        if total <= MAX_LIMIT:
+        if total * MIN_LINE_TOKENS <= token_budget:
             everything = self.store.list(q, limit=MAX_LIMIT, newest_first=False)
             text, used, tokens = pack(everything, token_budget)
             if len(used) == len(everything):
+                self.store.touch([r.id for r in used], utcnow())
                 return Context(text=text, memories=used, tokens=tokens, token_budget=token_budget, complete=True, strategy="full")
-        hits = hybrid_search(self.store, self.embedder, query, q, 200, self.search_config)
-        text, used, tokens = pack([h.memory for h in hits], token_budget)
+        hits = hybrid_search(self.store, self.embedder, query, q, 100, self.search_config, None, when)
+        ordered = expand_with_neighbors(self.store, q, [h.memory for h in hits], neighbors)
+        text, used, tokens = pack(ordered, token_budget)
+        self.store.touch([r.id for r in used], utcnow())
         return Context(text=text, memories=used, tokens=tokens, token_budget=token_budget, complete=False, strategy="retrieval")
+
+    def _read_query(
+        self, user_id: Any, agent_id: Any, session_id: Any, kind: Any, filters: Any, time_range: Any, now: Any, as_of: Any
+    ) -> tuple[Query, datetime]:
+        """Current facts by default (validity not ended at ``now``: facts about planned,
+        future events stay visible); with ``as_of``, exactly what was valid then."""
+        q = self._query(user_id, agent_id, session_id, kind, filters, time_range)
+        when = parse_time(now, field="now") or utcnow()
+        past = parse_time(as_of, field="as_of")
+        if past is not None:
+            q.valid_at = past
+        else:
+            q.not_ended_at = when
+        return q, when
 
     def get(self, memory_id: str) -> MemoryRecord:
         """The current version of a memory (deleted ones too); NotFoundError if absent."""

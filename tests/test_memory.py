@@ -53,7 +53,7 @@ def test_search_finds_the_relevant_turn_with_explanation(mem: Memory) -> None:
     hits = mem.search("what is alice allergic to?", user_id="alice", limit=3)
     assert hits[0].memory.content == "I'm allergic to peanuts, by the way."
     why = hits[0].explanation
-    assert why["mode"] == "hybrid" and why["fusion"] == "rrf"
+    assert why["mode"] == "hybrid" and why["fusion"] == mem.search_config.fusion
     assert why["dense"]["rank"] >= 1 and why["bm25"]["rank"] >= 1
     assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
 

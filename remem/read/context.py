@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from datetime import datetime
 from typing import Callable
 
 from pydantic import BaseModel, Field
 
 from remem.models import MemoryRecord
+from remem.store import Query, Store
 
 
 class Context(BaseModel):
@@ -20,6 +22,32 @@ class Context(BaseModel):
     token_budget: int = 0
     complete: bool = False  # True when every memory in scope fit, so nothing was retrieved away
     strategy: str = "retrieval"  # "full" or "retrieval"
+
+
+MIN_LINE_TOKENS = 6  # a rendered line is never cheaper than this: a quick "can everything fit?" test
+
+
+def expand_with_neighbors(store: Store, query: Query, ranked: list[MemoryRecord], neighbors: int, top: int = 10) -> list[MemoryRecord]:
+    """``ranked``, with each of the first ``top`` records followed by up to ``neighbors``
+    turns before and after it in its session (multi-hop answers often sit next door)."""
+    if neighbors <= 0:
+        return ranked
+    sessions: dict[str, list[MemoryRecord]] = {}
+    out: dict[str, MemoryRecord] = {}
+    for i, rec in enumerate(ranked):
+        out.setdefault(rec.id, rec)
+        if i >= top or not rec.session_id:
+            continue
+        if rec.session_id not in sessions:
+            scoped = replace(query, session_id=rec.session_id, kinds=[rec.kind])
+            sessions[rec.session_id] = store.list(scoped, limit=2000, newest_first=False)
+        turns = sessions[rec.session_id]
+        pos = next((j for j, t in enumerate(turns) if t.id == rec.id), None)
+        if pos is None:
+            continue
+        for j in range(max(0, pos - neighbors), min(len(turns), pos + neighbors + 1)):
+            out.setdefault(turns[j].id, turns[j])
+    return list(out.values())
 
 
 def estimate_tokens(text: str) -> int:
@@ -53,15 +81,15 @@ def pack(
 
 
 def render(records: list[MemoryRecord]) -> str:
-    def when(r: MemoryRecord) -> datetime:
-        return r.event_time or r.created_at
+    def when(r: MemoryRecord) -> tuple[datetime, datetime]:
+        return (r.event_time or r.created_at, r.created_at)
 
     sessions: dict[str | None, list[MemoryRecord]] = {}
     for rec in sorted(records, key=when):
         sessions.setdefault(rec.session_id, []).append(rec)
     blocks = []
     for session_id, recs in sessions.items():
-        start = when(recs[0]).strftime("%Y-%m-%d")
+        start = when(recs[0])[0].strftime("%Y-%m-%d")
         header = f"## Session {session_id} ({start})" if session_id else f"## Memories ({start})"
         blocks.append("\n".join([header, *(render_line(r) for r in recs)]))
     return "\n\n".join(blocks)

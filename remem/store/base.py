@@ -24,7 +24,8 @@ class Query:
     kinds: list[Kind] | None = None
     filters: Filters | None = None
     time_range: tuple[datetime | None, datetime | None] | None = None  # on event_time
-    valid_at: datetime | None = None  # only facts valid at that time
+    valid_at: datetime | None = None  # only facts valid at that time (valid_from <= t < valid_to)
+    not_ended_at: datetime | None = None  # only facts whose validity has not ended at t (valid_to > t)
     include_deleted: bool = False
     ids: list[str] | None = None
 
@@ -33,7 +34,7 @@ class Query:
         """True when nothing but user scope narrows the query (index search needs no filter)."""
         return not (
             self.agent_id or self.session_id or self.kinds or self.filters or self.time_range
-            or self.valid_at or self.ids
+            or self.valid_at or self.not_ended_at or self.ids
         )
 
 

@@ -36,7 +36,7 @@ def format_time(dt: datetime | None) -> str | None:
 def read_time(text: str | None) -> datetime | None:
     if text is None:
         return None
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
+    return datetime.fromisoformat(text)  # our fixed format ends in "Z": parsed as UTC
 
 
 def parse_filters(filters: Filters | None) -> list[Condition]:

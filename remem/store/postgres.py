@@ -563,6 +563,9 @@ class PostgresStore:
             if end is not None:
                 clauses.append("m.event_time <= %s")
                 params.append(end)
+        if query.not_ended_at is not None:
+            clauses.append("(m.valid_to IS NULL OR m.valid_to > %s)")
+            params.append(query.not_ended_at)
         if query.valid_at is not None:
             clauses.append("(m.valid_from IS NULL OR m.valid_from <= %s) AND (m.valid_to IS NULL OR m.valid_to > %s)")
             params.extend([query.valid_at, query.valid_at])

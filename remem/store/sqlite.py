@@ -509,6 +509,9 @@ class SQLiteStore:
             if end is not None:
                 clauses.append("m.event_time <= ?")
                 params.append(format_time(end))
+        if query.not_ended_at is not None:
+            clauses.append("(m.valid_to IS NULL OR m.valid_to > ?)")
+            params.append(format_time(query.not_ended_at))
         if query.valid_at is not None:
             at = format_time(query.valid_at)
             clauses.append("(m.valid_from IS NULL OR m.valid_from <= ?) AND (m.valid_to IS NULL OR m.valid_to > ?)")

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import datetime
-from typing import Any
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Sequence
 
 from pydantic import ValidationError
 
@@ -66,8 +67,8 @@ def records_from_messages(
             session_id=session_id,
             role=m.role,
             speaker=speaker,
-            created_at=now,
-            updated_at=now,
+            created_at=now + timedelta(microseconds=position),  # keeps turn order within a batch
+            updated_at=now + timedelta(microseconds=position),
             event_time=when or now,
             metadata={**metadata, **m.metadata},
             source=[m.id] if m.id else [],
@@ -80,6 +81,37 @@ def records_from_messages(
     return out
 
 
-def index_text(record: MemoryRecord) -> str:
-    """What the text and vector indexes see: speaker and content."""
+@dataclass(frozen=True)
+class IndexConfig:
+    """What goes into the indexed text of a turn (the record's content is untouched)."""
+
+    dates: bool = True  # "[8 May 2023]" prefix, so dates in a query match
+    previous_turns: int = 1  # earlier turns of the same session, so a reply carries its question
+
+
+def index_text(record: MemoryRecord, previous: Sequence[MemoryRecord] = (), config: IndexConfig = IndexConfig()) -> str:
+    """What the text and vector indexes see: date, earlier turns for context, speaker and content."""
+    parts: list[str] = []
+    if config.dates and record.event_time is not None:
+        parts.append(f"[{record.event_time.day} {record.event_time:%B %Y}]")
+    if config.previous_turns > 0:
+        for prev in previous[-config.previous_turns :]:
+            parts.append(f"({_turn(prev)})")
+    parts.append(_turn(record))
+    return " ".join(parts)
+
+
+def index_texts(records: Sequence[MemoryRecord], before: Sequence[MemoryRecord] = (), config: IndexConfig = IndexConfig()) -> list[str]:
+    """Index texts for consecutive turns; ``before`` holds the turns stored earlier in the
+    first record's session, so context crosses ``add()`` calls."""
+    history = list(before)
+    texts = []
+    for rec in records:
+        same_session = [r for r in history[-config.previous_turns :] if r.session_id == rec.session_id and rec.session_id]
+        texts.append(index_text(rec, same_session if config.previous_turns else (), config))
+        history.append(rec)
+    return texts
+
+
+def _turn(record: MemoryRecord) -> str:
     return f"{record.speaker}: {record.content}" if record.speaker else record.content
