@@ -430,14 +430,31 @@ def main(
         raise typer.Exit(0)
 
 
-def _mount_optional() -> None:
-    """Sub-commands that live with their layer (eval, server, migrate)."""
-    try:
-        from remem.eval.cli import eval_app
+@command("migrate")
+def migrate(
+    source: str = typer.Option(..., "--from", help="Source store: sqlite:PATH, a path, or postgresql://…"),
+    target: str = typer.Option(..., "--to", help="Target store: postgresql://…, sqlite:PATH or a path."),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Copy a whole store (every tenant, history, vectors, API keys) to another backend."""
+    from remem.store.migrate import migrate as copy_store
 
-        app.add_typer(eval_app, name="eval", help="Run LoCoMo / LongMemEval retrieval benchmarks.")
-    except ImportError:
-        pass
+    summary = copy_store(source, target, progress=not as_json)
+    if as_json:
+        _print_json(summary)
+    else:
+        out.print(summary)
 
 
-_mount_optional()
+def _mount_layers() -> None:
+    """Sub-commands that live with their layer: evaluation and the server side."""
+    from remem.eval.cli import eval_app
+    from remem.server.cli import keys_app, mcp, serve
+
+    app.add_typer(eval_app, name="eval", help="Benchmarks: LoCoMo, LongMemEval, HaluMem.")
+    app.command("serve", help="Run the REST API, MCP endpoint and dashboard.")(serve)
+    app.command("mcp", help="Run the MCP server over stdio (for desktop agents and IDEs).")(mcp)
+    app.add_typer(keys_app, name="keys", help="Manage API keys for the server.")
+
+
+_mount_layers()

@@ -117,6 +117,8 @@ def check_content(v: Any) -> str:
         raise InvalidInputError(f"content must be a string, got {type(v).__name__}")
     if not v.strip():
         raise InvalidInputError("content is empty")
+    if "\x00" in v:
+        raise InvalidInputError("content contains a NUL character")
     if len(v) > MAX_CONTENT_CHARS:
         raise InvalidInputError(f"content is {len(v)} characters; the limit is {MAX_CONTENT_CHARS}")
     return v

@@ -10,24 +10,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from remem.errors import StoreError
 from remem.store import Query, Store, open_store
 
 
 def tenants(store: Store) -> list[str]:
-    """Every tenant that has data in ``store`` (uses ``store.tenants()`` when the backend has it)."""
-    method = getattr(store, "tenants", None)
-    if callable(method):
-        return list(method())
-    db = getattr(store, "_db", None)  # SQLiteStore: read its connection directly
-    conn = getattr(db, "conn", None)
-    if conn is None:
-        raise StoreError(f"cannot list the tenants of {type(store).__name__}")
-    with db.lock:  # type: ignore[union-attr]
-        rows = conn.execute(
-            "SELECT tenant FROM memories UNION SELECT tenant FROM history UNION SELECT tenant FROM links ORDER BY 1"
-        ).fetchall()
-    return [r[0] for r in rows]
+    """Every tenant that has data in ``store``."""
+    return list(store.tenants())
 
 
 def migrate(src_location: str, dst_location: str, progress: bool = True) -> dict[str, Any]:

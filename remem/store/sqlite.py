@@ -389,7 +389,12 @@ class SQLiteStore:
 
     # -- search ----------------------------------------------------------------------
     def text_search(self, text: str, query: Query, limit: int) -> list[tuple[str, float]]:
-        """BM25 over the indexed text (FTS5), best first; scores are positive."""
+        """BM25 over the indexed text (FTS5), best first; scores are positive.
+
+        FTS5 ranks its matches first (scoped to the user's partition token when there is
+        a user), then the best few are joined to the filters; the window widens when
+        filters drop too many.
+        """
         match = fts_query(text)
         if not match:
             return []
@@ -398,13 +403,21 @@ class SQLiteStore:
         else:
             match = f"text : ({match})"
         where, params = self._where(query)
-        rows = self._select(
-            "SELECT m.id AS id, bm25(memories_fts, 1.0, 0.0) AS s FROM memories_fts "
-            "JOIN memories m ON m.rowid = memories_fts.rowid "
-            f"WHERE memories_fts MATCH ? AND {where} ORDER BY s LIMIT ?",
-            (match, *params, limit),
-        )
-        return [(r["id"], -float(r["s"])) for r in rows]
+        window = limit * 4 if query.only_scope else limit * 16
+        while True:
+            rows = self._select(
+                "SELECT m.id AS id, f.s AS s FROM (SELECT rowid, bm25(memories_fts, 1.0, 0.0) AS s FROM memories_fts "
+                "WHERE memories_fts MATCH ? ORDER BY s LIMIT ?) AS f "
+                f"JOIN memories m ON m.rowid = f.rowid WHERE {where} ORDER BY f.s LIMIT ?",
+                (match, window, *params, limit),
+            )
+            if len(rows) >= limit or window >= 1_000_000 or not self._more_matches(match, window):
+                return [(r["id"], -float(r["s"])) for r in rows]
+            window *= 8
+
+    def _more_matches(self, match: str, window: int) -> bool:
+        rows = self._select("SELECT count(*) AS n FROM (SELECT 1 FROM memories_fts WHERE memories_fts MATCH ? LIMIT ?)", (match, window + 1))
+        return int(rows[0]["n"]) > window
 
     def vector_search(self, vector: np.ndarray, query: Query, limit: int) -> list[tuple[str, float]]:
         """Cosine similarity, best first, over the partitions the query's scope allows."""
@@ -525,10 +538,20 @@ class SQLiteStore:
     # -- API keys (admin: not tenant-bound; the key decides the tenant) ------------------
     def create_api_key(self, key_hash: str, tenant: str, name: str | None = None) -> None:
         with self._db.transaction() as conn:
-            conn.execute(
-                "INSERT INTO api_keys (key_hash, tenant, name, created_at) VALUES (?, ?, ?, ?)",
-                (key_hash, tenant, name, format_time(datetime.now().astimezone())),
-            )
+            try:
+                conn.execute(
+                    "INSERT INTO api_keys (key_hash, tenant, name, created_at) VALUES (?, ?, ?, ?)",
+                    (key_hash, tenant, name, format_time(datetime.now().astimezone())),
+                )
+            except sqlite3.IntegrityError:
+                raise InvalidInputError("that API key already exists") from None
+
+    def tenants(self) -> list[str]:
+        """Every tenant with memories or API keys in this store (admin operation)."""
+        rows = self._select(
+            "SELECT tenant FROM memories UNION SELECT tenant FROM history UNION SELECT tenant FROM links "
+            "UNION SELECT tenant FROM api_keys ORDER BY 1", ())
+        return [r["tenant"] for r in rows]
 
     def resolve_api_key(self, key_hash: str) -> str | None:
         rows = self._select("SELECT tenant FROM api_keys WHERE key_hash = ? AND revoked_at IS NULL", (key_hash,))
