@@ -89,14 +89,14 @@ def _prewarm(mem: Memory, embedder: CachedEmbedder, haystack: Haystack, sessions
     """Embed the haystack's index texts in one batch, exactly as ``Memory.add`` will."""
     if mem.embedder is not embedder:
         return
-    from remem.write import index_text, normalize_messages, records_from_messages
+    from remem.write import normalize_messages, records_from_messages
 
     texts: list[str] = []
     for s in sessions:
         pairs = records_from_messages(
             normalize_messages(s.messages), user_id=haystack.id, agent_id=None, session_id=s.id, timestamp=s.date, metadata={}
         )
-        texts.extend(index_text(rec) for rec, _ in pairs)
+        texts.extend(mem.index_texts([rec for rec, _ in pairs]))
     embedder.embed(texts)
 
 
