@@ -8,6 +8,7 @@
 
 from remem._version import __version__
 from remem.aio import AsyncMemory
+from remem.client import AsyncRememClient, RememClient
 from remem.errors import (
     EmbeddingMismatchError,
     InvalidInputError,
@@ -24,6 +25,7 @@ from remem.read.context import Context
 
 __all__ = [
     "AsyncMemory",
+    "AsyncRememClient",
     "Context",
     "EmbeddingMismatchError",
     "HistoryEntry",
@@ -36,6 +38,7 @@ __all__ = [
     "Message",
     "NotFoundError",
     "Operation",
+    "RememClient",
     "RememError",
     "SearchConfig",
     "SearchHit",

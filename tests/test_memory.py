@@ -296,3 +296,24 @@ def test_context_returns_everything_when_it_fits(mem: Memory) -> None:
     small = mem.context("peanuts allergy", user_id="alice", token_budget=25)
     assert not small.complete and small.tokens <= 25
     assert [m.content for m in small.memories] == ["I'm allergic to peanuts, by the way."]
+
+
+def test_same_id_in_two_tenants_is_independent(mem: Memory, embedder) -> None:
+    from remem import MemoryRecord
+
+    mem.add_records([MemoryRecord(id="shared-id", content="alpha", user_id="u")])
+    other = Memory(store=mem.store.with_tenant("acme"), embedder=embedder, llm=None)
+    other.add_records([MemoryRecord(id="shared-id", content="beta", user_id="u")])
+    assert mem.get("shared-id").content == "alpha"
+    assert other.get("shared-id").content == "beta"
+    item = next(iter(other.export()))
+    assert mem.import_([item]) == (0, 1)  # already present in this tenant: skipped, not overwritten
+    assert mem.get("shared-id").content == "alpha"
+
+
+def test_ancient_and_huge_timestamps(mem: Memory) -> None:
+    [rec] = mem.add("an old chronicle", user_id="u", timestamp="0840-04-04T00:00:00Z")
+    assert mem.get(rec.id).event_time.year == 840
+    assert next(iter(mem.export(user_id="u")))["record"]["event_time"].startswith("0840-04-04")
+    with pytest.raises(InvalidInputError, match="out of range"):
+        mem.add("x", user_id="u", timestamp=1e20)

@@ -63,7 +63,10 @@ def parse_time(value: Any, *, field: str = "timestamp") -> datetime | None:
     elif isinstance(value, date):
         dt = datetime(value.year, value.month, value.day)
     elif isinstance(value, (int, float)) and not isinstance(value, bool):
-        dt = datetime.fromtimestamp(float(value), tz=timezone.utc)
+        try:
+            dt = datetime.fromtimestamp(float(value), tz=timezone.utc)
+        except (OverflowError, OSError, ValueError):
+            raise InvalidInputError(f"{field}: {value!r} is out of range for epoch seconds") from None
     elif isinstance(value, str):
         text = value.strip()
         try:

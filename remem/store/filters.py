@@ -30,7 +30,8 @@ def format_time(dt: datetime | None) -> str | None:
     """Fixed-width UTC text that sorts like the instant it names."""
     if dt is None:
         return None
-    return dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    dt = dt.astimezone(timezone.utc)
+    return f"{dt.year:04d}-" + dt.strftime("%m-%dT%H:%M:%S.%fZ")  # %Y does not zero-pad years < 1000
 
 
 def read_time(text: str | None) -> datetime | None:

@@ -659,7 +659,7 @@ class PostgresStore:
             raise InvalidInputError(f"not a remem export item: {exc}") from exc
         row = self._row(record, index_text, vector, item.get("fingerprint"))
         with self._tx("import") as cur:
-            cur.execute("SELECT 1 FROM memories WHERE id = %s", (record.id,))
+            cur.execute("SELECT 1 FROM memories WHERE id = %s AND tenant = %s", (record.id, self.tenant))
             if cur.fetchone():
                 return False
             cur.execute(self._INSERT, row)

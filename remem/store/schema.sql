@@ -5,7 +5,7 @@ CREATE TABLE IF NOT EXISTS meta (
 );
 CREATE TABLE IF NOT EXISTS memories (
     rowid            INTEGER PRIMARY KEY,
-    id               TEXT NOT NULL UNIQUE,
+    id               TEXT NOT NULL,
     tenant           TEXT NOT NULL,
     user_id          TEXT,
     agent_id         TEXT,
@@ -33,6 +33,7 @@ CREATE TABLE IF NOT EXISTS memories (
     fingerprint      TEXT  -- identifies a source message, so re-adding it is a no-op
 );
 CREATE UNIQUE INDEX IF NOT EXISTS ix_memories_fingerprint ON memories (tenant, fingerprint);
+CREATE UNIQUE INDEX IF NOT EXISTS ix_memories_id ON memories (tenant, id);
 CREATE INDEX IF NOT EXISTS ix_memories_user ON memories (tenant, user_id, created_at);
 CREATE INDEX IF NOT EXISTS ix_memories_event ON memories (tenant, user_id, event_time);
 CREATE INDEX IF NOT EXISTS ix_memories_session ON memories (tenant, session_id);

@@ -179,7 +179,7 @@ class SQLiteStore:
         return out
 
     def _get_in(self, conn: sqlite3.Connection, memory_id: str) -> MemoryRecord:
-        cur = conn.execute(f"SELECT {', '.join(_FIELDS)} FROM memories WHERE id = ?", (memory_id,))
+        cur = conn.execute(f"SELECT {', '.join(_FIELDS)} FROM memories WHERE id = ? AND tenant = ?", (memory_id, self.tenant))
         return _from_row(dict(zip([d[0] for d in cur.description], cur.fetchone())))
 
     def _insert_row(
@@ -607,7 +607,7 @@ class SQLiteStore:
         except (KeyError, TypeError, ValueError) as exc:
             raise InvalidInputError(f"not a remem export item: {exc}") from exc
         with self._db.transaction() as conn:
-            if conn.execute("SELECT 1 FROM memories WHERE id = ?", (record.id,)).fetchone():
+            if conn.execute("SELECT 1 FROM memories WHERE id = ? AND tenant = ?", (record.id, self.tenant)).fetchone():
                 return False
             self._insert_row(conn, record, index_text, vector, item.get("fingerprint"))
             for h in history:

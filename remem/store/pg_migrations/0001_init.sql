@@ -7,7 +7,7 @@ CREATE TABLE remem_meta (
 
 CREATE TABLE memories (
     rid              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,  -- insertion order
-    id               text NOT NULL UNIQUE,
+    id               text NOT NULL,
     tenant           text NOT NULL,
     user_id          text,
     agent_id         text,
@@ -40,6 +40,7 @@ CREATE TABLE memories (
     embedding        vector
 );
 CREATE UNIQUE INDEX ix_memories_fingerprint ON memories (tenant, fingerprint);
+CREATE UNIQUE INDEX ix_memories_id ON memories (tenant, id);
 CREATE INDEX ix_memories_user ON memories (tenant, user_id, created_at);
 CREATE INDEX ix_memories_event ON memories (tenant, user_id, event_time);
 CREATE INDEX ix_memories_session ON memories (tenant, session_id);
