@@ -44,8 +44,20 @@ def register_mode(name: str, *, config: SearchConfig | None = None, **search_kwa
     return mode
 
 
-for _name in ("bm25", "dense", "hybrid"):
-    register_mode(_name, mode=_name)
+_PLAIN = SearchConfig(fusion="rrf", bm25_weight=1.0, session_weight=0.0, time_weight=0.0)
+# Single retrievers, with none of the read path's extra stages: the baselines.
+register_mode("bm25", mode="bm25", config=_PLAIN)
+register_mode("dense", mode="dense", config=_PLAIN)
+# Plain RRF of the two (the first hybrid remem shipped).
+register_mode("hybrid-rrf", mode="hybrid", config=_PLAIN)
+# The default read path, then one stage switched off (or on) at a time: the ablation.
+register_mode("hybrid", mode="hybrid")
+register_mode("no-session", mode="hybrid", config=dataclasses.replace(SearchConfig(), session_weight=0.0))
+register_mode("no-time", mode="hybrid", config=dataclasses.replace(SearchConfig(), time_weight=0.0))
+register_mode("equal-weights", mode="hybrid", config=dataclasses.replace(SearchConfig(), bm25_weight=1.0))
+register_mode("rrf", mode="hybrid", config=dataclasses.replace(SearchConfig(), fusion="rrf"))
+register_mode("strength", mode="hybrid", config=dataclasses.replace(SearchConfig(), strength_weight=0.2))
+register_mode("mmr", mode="hybrid", config=dataclasses.replace(SearchConfig(), mmr_lambda=0.7))
 
 
 def resolve_modes(modes: str | EvalMode | list[str | EvalMode] | tuple[str | EvalMode, ...]) -> list[EvalMode]:
