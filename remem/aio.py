@@ -26,11 +26,15 @@ class AsyncMemory:
     async def __aexit__(self, *exc: Any) -> None:
         await self.close()
 
-    async def _run(self, name: str, *args: Any, **kwargs: Any) -> Any:
-        return await asyncio.to_thread(getattr(self.sync, name), *args, **kwargs)
+    async def _run(self, name: Any, *args: Any, **kwargs: Any) -> Any:
+        fn = getattr(self.sync, name) if isinstance(name, str) else name
+        return await asyncio.to_thread(fn, *args, **kwargs)
 
     async def add(self, messages: Any, **kwargs: Any) -> list[MemoryRecord]:
         return await self._run("add", messages, **kwargs)
+
+    async def add_records(self, records: Any) -> list[MemoryRecord]:
+        return await self._run("add_records", list(records))
 
     async def search(self, query: str, **kwargs: Any) -> list[SearchHit]:
         return await self._run("search", query, **kwargs)
@@ -58,6 +62,18 @@ class AsyncMemory:
 
     async def history(self, memory_id: str) -> list[HistoryEntry]:
         return await self._run("history", memory_id)
+
+    async def links(self, memory_id: str) -> list[Any]:
+        return await self._run("links", memory_id)
+
+    async def export(self, **kwargs: Any) -> list[dict[str, Any]]:
+        return await self._run(lambda: list(self.sync.export(**kwargs)))
+
+    async def import_(self, items: Any) -> tuple[int, int]:
+        return await self._run("import_", list(items))
+
+    async def wait(self, timeout: float | None = None) -> None:
+        await self._run("wait", timeout)
 
     async def stats(self) -> dict[str, Any]:
         return await self._run("stats")

@@ -14,7 +14,7 @@ from remem.errors import InvalidInputError, LLMNotConfiguredError, NotFoundError
 from remem.models import HistoryEntry, Kind, MemoryRecord, Operation, SearchHit, check_content, parse_time, utcnow
 from remem.read import SearchConfig, hybrid_search
 from remem.read.context import MIN_LINE_TOKENS, Context, expand_with_neighbors, pack
-from remem.store import DEFAULT_TENANT, Query, Store, Write, open_store
+from remem.store import DEFAULT_TENANT, Link, Query, Store, Write, open_store
 from remem.write.keywords import extract_keywords
 from remem.write import IndexConfig, index_text, index_texts, normalize_messages, records_from_messages
 
@@ -151,6 +151,7 @@ class Memory:
         """Store ready-made records (any kind), embedding them in one batch."""
         items = []
         for rec in records:
+            _check_id("id", rec.id, required=True)
             check_content(rec.content)
             _scope(user_id=rec.user_id, agent_id=rec.agent_id, session_id=rec.session_id)
             items.append((rec, None))
@@ -164,6 +165,16 @@ class Memory:
             q = Query(user_id=first.user_id, agent_id=first.agent_id, session_id=first.session_id, kinds=[first.kind])
             before = self.store.list(q, limit=self.index_config.previous_turns, newest_first=True)[::-1]
         return index_texts(records, before, self.index_config)
+
+    def _turns_before(self, record: MemoryRecord) -> list[MemoryRecord]:
+        """The turns just before ``record`` in its session (for its index text)."""
+        n = self.index_config.previous_turns
+        if n <= 0 or not record.session_id:
+            return []
+        q = Query(user_id=record.user_id, agent_id=record.agent_id, session_id=record.session_id, kinds=[record.kind])
+        turns = self.store.list(q, limit=MAX_LIMIT, newest_first=False)
+        pos = next((i for i, t in enumerate(turns) if t.id == record.id), len(turns))
+        return turns[max(0, pos - n) : pos]
 
     def _write(self, items: list[tuple[MemoryRecord, str | None]]) -> list[MemoryRecord]:
         texts = self.index_texts([rec for rec, _ in items])
@@ -214,7 +225,7 @@ class Memory:
             raise InvalidInputError(str(exc)) from None
         text = vector = None
         if "content" in changed or "event_time" in changed:
-            text = index_text(new, config=self.index_config)
+            text = index_text(new, self._turns_before(new), self.index_config)
             vector = self.embedder.embed([text])[0]
         return self.store.save_version(
             new, op=Operation.UPDATE, reason=reason, changed_fields=changed, index_text=text, vector=vector
@@ -287,7 +298,7 @@ class Memory:
             raise InvalidInputError("token_budget must be a positive integer")
         q, when = self._read_query(user_id, agent_id, session_id, kind, filters, None, now, as_of)
         total = self.store.count(q)
-        if total * MIN_LINE_TOKENS <= token_budget:
+        if total <= MAX_LIMIT and total * MIN_LINE_TOKENS <= token_budget:
             everything = self.store.list(q, limit=MAX_LIMIT, newest_first=False)
             text, used, tokens = pack(everything, token_budget)
             if len(used) == len(everything):
@@ -357,6 +368,11 @@ class Memory:
         """Every version of a memory, oldest first, with what changed and why."""
         self.get(memory_id)
         return self.store.history(memory_id)
+
+    def links(self, memory_id: str) -> list[Link]:
+        """Links from and to a memory (related, supersedes, …)."""
+        self.get(memory_id)
+        return self.store.links(memory_id)
 
     def stats(self) -> dict[str, Any]:
         return self.store.stats()

@@ -317,3 +317,27 @@ def test_ancient_and_huge_timestamps(mem: Memory) -> None:
     assert next(iter(mem.export(user_id="u")))["record"]["event_time"].startswith("0840-04-04")
     with pytest.raises(InvalidInputError, match="out of range"):
         mem.add("x", user_id="u", timestamp=1e20)
+
+
+def test_message_ids_make_re_adding_a_no_op_in_any_batch(mem: Memory) -> None:
+    m1 = {"role": "user", "content": "first", "id": "m1"}
+    m2 = {"role": "user", "content": "second", "id": "m2"}
+    mem.add([m1, m2], user_id="u", session_id="s")
+    mem.add([m2, {"role": "user", "content": "third", "id": "m3"}], user_id="u", session_id="s")  # a sliding window
+    assert sorted(r.content for r in mem.get_all(user_id="u")) == ["first", "second", "third"]
+
+
+def test_add_records_validates_ids(mem: Memory) -> None:
+    from remem import MemoryRecord
+
+    for bad in ("", "x" * 300):
+        with pytest.raises(InvalidInputError, match="id"):
+            mem.add_records([MemoryRecord(id=bad, content="c", user_id="u")])
+    assert mem.count(user_id="u") == 0
+
+
+def test_update_keeps_the_previous_turn_in_the_index(mem: Memory) -> None:
+    a, b = mem.add(["Which city do you love most?", "Porto, without a doubt"], user_id="u", session_id="s", timestamp="2023-01-01")
+    mem.update(b.id, content="Lisbon, without a doubt")
+    hit = mem.search("which city do you love", user_id="u", mode="bm25", limit=2)
+    assert {h.memory.id for h in hit} == {a.id, b.id}  # the reply still carries its question

@@ -56,6 +56,7 @@ def records_from_messages(
     """One record per message, with the fingerprint that makes re-adding it a no-op."""
     now = utcnow()
     out: list[tuple[MemoryRecord, str | None]] = []
+    seen: dict[tuple[Any, ...], int] = {}
     for position, m in enumerate(messages):
         when = m.timestamp or timestamp
         speaker = m.name or (m.role if m.role not in ROLES_AS_SPEAKERS else None)
@@ -74,8 +75,14 @@ def records_from_messages(
             source=[m.id] if m.id else [],
         )
         fingerprint = None
-        if m.id or when is not None:
-            key = [user_id, agent_id, session_id, m.role, m.name, m.content, m.id, when.isoformat() if when else None, position]
+        if m.id:  # the caller's message id identifies the message, wherever it sits in a batch
+            key: list[Any] = [user_id, agent_id, session_id, "id", m.id]
+            fingerprint = hashlib.sha256(json.dumps(key).encode()).hexdigest()
+        elif when is not None:
+            # the n-th identical message said at that time (repeats within a batch stay distinct)
+            same = (m.role, m.name, m.content, when.isoformat())
+            seen[same] = seen.get(same, 0) + 1
+            key = [user_id, agent_id, session_id, *same, seen[same]]
             fingerprint = hashlib.sha256(json.dumps(key).encode()).hexdigest()
         out.append((record, fingerprint))
     return out
