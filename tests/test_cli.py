@@ -141,3 +141,19 @@ def test_help_lists_every_command() -> None:
     assert code == 0
     for name in ("add", "search", "context", "get", "list", "update", "delete", "history", "purge", "import", "export", "stats", "demo"):
         assert name in output
+
+
+def test_tenants_count_and_time_options(db: str) -> None:
+    cli_json("add", "acme secret plan", "--path", db, "-u", "u", "--tenant", "acme")
+    assert cli_json("count", "--path", db, "-u", "u") == {"count": 0}
+    assert cli_json("count", "--path", db, "-u", "u", "--tenant", "acme") == {"count": 1}
+    assert cli_json("search", "secret plan", "--path", db, "-u", "u") == []
+    [fact] = cli_json("add", "Alice lives in Porto", "--path", db, "-u", "alice", "-k", "semantic")
+    updated = cli_json("update", fact["id"], "--path", db, "--valid-from", "2020-01-01", "--valid-to", "2023-05-01",
+                       "--tags", "home, city", "--importance", "0.9")
+    assert updated["tags"] == ["home", "city"] and updated["importance"] == 0.9
+    assert cli_json("search", "where does alice live", "--path", db, "-u", "alice") == []
+    past = cli_json("search", "where does alice live", "--path", db, "-u", "alice", "--as-of", "2022-01-01")
+    assert [h["memory"]["content"] for h in past] == ["Alice lives in Porto"]
+    code, output = cli("context", "where does alice live", "--path", db, "-u", "alice", "--as-of", "2022-01-01")
+    assert code == 0 and "Alice lives in Porto" in output

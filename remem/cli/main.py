@@ -37,6 +37,9 @@ UserOpt = typer.Option(None, "--user-id", "-u", help="Scope: the user the memori
 AgentOpt = typer.Option(None, "--agent-id", "-a", help="Scope: the agent.")
 SessionOpt = typer.Option(None, "--session-id", "-s", help="Scope: the session / conversation.")
 JsonOpt = typer.Option(False, "--json", help="Print JSON instead of a table.")
+TenantOpt = typer.Option("default", "--tenant", envvar="REMEM_TENANT", help="Tenant whose memories to use.")
+NowOpt = typer.Option(None, "--now", help="Reference time for 'last week' etc. and for strength (default: now).")
+AsOfOpt = typer.Option(None, "--as-of", help="Only facts valid at that time (default: currently valid).")
 
 
 def _handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -60,10 +63,10 @@ def command(*args: Any, **kwargs: Any) -> Callable[[Callable[..., Any]], Callabl
     return register
 
 
-def _memory(path: Optional[str]) -> Any:
+def _memory(path: Optional[str], tenant: str = "default") -> Any:
     from remem.memory import Memory
 
-    return Memory(path) if path else Memory()
+    return Memory(path, tenant=tenant) if path else Memory(tenant=tenant)
 
 
 def _json_arg(text: Optional[str], name: str) -> Any:
@@ -118,6 +121,7 @@ def add(
     metadata: Optional[str] = typer.Option(None, "--metadata", "-m", help="JSON object attached to every memory."),
     kind: str = typer.Option("episodic", "--kind", "-k", help="episodic | semantic | procedural | profile | summary"),
     path: Optional[str] = PathOpt,
+    tenant: str = TenantOpt,
     user_id: Optional[str] = UserOpt,
     agent_id: Optional[str] = AgentOpt,
     session_id: Optional[str] = SessionOpt,
@@ -129,7 +133,7 @@ def add(
         messages.extend(_read_messages(file))
     if not messages:
         raise InvalidInputError("nothing to add: give text arguments or --file")
-    with _memory(path) as mem:
+    with _memory(path, tenant) as mem:
         records = mem.add(
             messages, user_id=user_id, agent_id=agent_id, session_id=session_id,
             timestamp=timestamp, metadata=_json_arg(metadata, "--metadata"), kind=kind,
@@ -172,18 +176,21 @@ def search(
     until: Optional[str] = typer.Option(None, "--until", help="event_time upper bound."),
     mode: Optional[str] = typer.Option(None, "--mode", help="hybrid (default) | dense | bm25"),
     explain: bool = typer.Option(False, "--explain", help="Show which signals ranked each hit."),
+    now: Optional[str] = NowOpt,
+    as_of: Optional[str] = AsOfOpt,
     path: Optional[str] = PathOpt,
+    tenant: str = TenantOpt,
     user_id: Optional[str] = UserOpt,
     agent_id: Optional[str] = AgentOpt,
     session_id: Optional[str] = SessionOpt,
     as_json: bool = JsonOpt,
 ) -> None:
     """Search memories (hybrid dense + BM25)."""
-    with _memory(path) as mem:
+    with _memory(path, tenant) as mem:
         hits = mem.search(
             query, user_id=user_id, agent_id=agent_id, session_id=session_id, limit=limit,
             filters=_filters(filter_), kind=kind, mode=mode,
-            time_range=(since, until) if since or until else None,
+            time_range=(since, until) if since or until else None, now=now, as_of=as_of,
         )
     if as_json:
         _print_json([h.model_dump(mode="json") for h in hits])
@@ -203,15 +210,24 @@ def search(
 def context(
     query: str = typer.Argument(..., help="What the prompt is about."),
     token_budget: int = typer.Option(2000, "--token-budget", "-b", help="Maximum tokens of context."),
+    filter_: list[str] = typer.Option([], "--filter", help="key=value (repeatable)."),
+    kind: Optional[str] = typer.Option(None, "--kind", "-k", help="Only this kind."),
+    neighbors: int = typer.Option(1, "--neighbors", help="Adjacent turns added around each hit."),
+    now: Optional[str] = NowOpt,
+    as_of: Optional[str] = AsOfOpt,
     path: Optional[str] = PathOpt,
+    tenant: str = TenantOpt,
     user_id: Optional[str] = UserOpt,
     agent_id: Optional[str] = AgentOpt,
     session_id: Optional[str] = SessionOpt,
     as_json: bool = JsonOpt,
 ) -> None:
     """Print a ready-to-prompt block of memories within a token budget."""
-    with _memory(path) as mem:
-        ctx = mem.context(query, user_id=user_id, agent_id=agent_id, session_id=session_id, token_budget=token_budget)
+    with _memory(path, tenant) as mem:
+        ctx = mem.context(
+            query, user_id=user_id, agent_id=agent_id, session_id=session_id, token_budget=token_budget,
+            filters=_filters(filter_), kind=kind, neighbors=neighbors, now=now, as_of=as_of,
+        )
     if as_json:
         _print_json(ctx.model_dump(mode="json"))
     else:
@@ -223,10 +239,11 @@ def context(
 def get(
     memory_id: str = typer.Argument(..., help="Memory id."),
     path: Optional[str] = PathOpt,
+    tenant: str = TenantOpt,
     as_json: bool = JsonOpt,
 ) -> None:
     """Show one memory."""
-    with _memory(path) as mem:
+    with _memory(path, tenant) as mem:
         record = mem.get(memory_id)
     if as_json:
         _print_json(record.model_dump(mode="json"))
@@ -247,13 +264,14 @@ def list_(
     filter_: list[str] = typer.Option([], "--filter", help="key=value (repeatable)."),
     include_deleted: bool = typer.Option(False, "--include-deleted", help="Show soft-deleted memories too."),
     path: Optional[str] = PathOpt,
+    tenant: str = TenantOpt,
     user_id: Optional[str] = UserOpt,
     agent_id: Optional[str] = AgentOpt,
     session_id: Optional[str] = SessionOpt,
     as_json: bool = JsonOpt,
 ) -> None:
     """List memories in scope, newest first."""
-    with _memory(path) as mem:
+    with _memory(path, tenant) as mem:
         records = mem.get_all(
             user_id=user_id, agent_id=agent_id, session_id=session_id, kind=kind, filters=_filters(filter_),
             limit=limit, offset=offset, include_deleted=include_deleted,
@@ -264,18 +282,57 @@ def list_(
         out.print(_records_table(records, title=f"{len(records)} memories"))
 
 
+@command("count")
+def count(
+    kind: Optional[str] = typer.Option(None, "--kind", "-k"),
+    filter_: list[str] = typer.Option([], "--filter", help="key=value (repeatable)."),
+    include_deleted: bool = typer.Option(False, "--include-deleted"),
+    path: Optional[str] = PathOpt,
+    tenant: str = TenantOpt,
+    user_id: Optional[str] = UserOpt,
+    agent_id: Optional[str] = AgentOpt,
+    session_id: Optional[str] = SessionOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """How many memories are in scope."""
+    with _memory(path, tenant) as mem:
+        n = mem.count(
+            user_id=user_id, agent_id=agent_id, session_id=session_id, kind=kind,
+            filters=_filters(filter_), include_deleted=include_deleted,
+        )
+    if as_json:
+        _print_json({"count": n})
+    else:
+        out.print(n)
+
+
 @command("update")
 def update(
     memory_id: str = typer.Argument(...),
     content: Optional[str] = typer.Option(None, "--content", "-c", help="New content."),
     metadata: Optional[str] = typer.Option(None, "--metadata", "-m", help="JSON object merged into metadata (null removes a key)."),
     reason: Optional[str] = typer.Option(None, "--reason", help="Why (kept in history)."),
+    importance: Optional[float] = typer.Option(None, "--importance", help="0..1"),
+    tags: Optional[str] = typer.Option(None, "--tags", help="Comma-separated tags (replaces them)."),
+    context_line: Optional[str] = typer.Option(None, "--context", help="One-line context of the memory."),
+    event_time: Optional[str] = typer.Option(None, "--event-time", help="When it happened."),
+    valid_from: Optional[str] = typer.Option(None, "--valid-from", help="Start of validity."),
+    valid_to: Optional[str] = typer.Option(None, "--valid-to", help="End of validity (the fact stopped being true)."),
     path: Optional[str] = PathOpt,
+    tenant: str = TenantOpt,
     as_json: bool = JsonOpt,
 ) -> None:
     """Change a memory; the old version stays in history."""
-    with _memory(path) as mem:
-        record = mem.update(memory_id, content=content, metadata=_json_arg(metadata, "--metadata"), reason=reason)
+    fields: dict[str, Any] = {
+        "importance": importance, "context": context_line, "event_time": event_time,
+        "valid_from": valid_from, "valid_to": valid_to,
+        "tags": [t.strip() for t in tags.split(",") if t.strip()] if tags is not None else None,
+    }
+    with _memory(path, tenant) as mem:
+        record = mem.update(
+            memory_id, content=content, metadata=_json_arg(metadata, "--metadata"), reason=reason,
+            **{k: v for k, v in fields.items() if v is not None},
+        )
     if as_json:
         _print_json(record.model_dump(mode="json"))
     else:
@@ -287,10 +344,11 @@ def delete(
     memory_id: str = typer.Argument(...),
     reason: Optional[str] = typer.Option(None, "--reason"),
     path: Optional[str] = PathOpt,
+    tenant: str = TenantOpt,
     as_json: bool = JsonOpt,
 ) -> None:
     """Soft-delete a memory (kept in history)."""
-    with _memory(path) as mem:
+    with _memory(path, tenant) as mem:
         record = mem.delete(memory_id, reason=reason)
     if as_json:
         _print_json(record.model_dump(mode="json"))
@@ -302,10 +360,11 @@ def delete(
 def history(
     memory_id: str = typer.Argument(...),
     path: Optional[str] = PathOpt,
+    tenant: str = TenantOpt,
     as_json: bool = JsonOpt,
 ) -> None:
     """Every version of a memory: what changed, when, why."""
-    with _memory(path) as mem:
+    with _memory(path, tenant) as mem:
         entries = mem.history(memory_id)
     if as_json:
         _print_json([e.model_dump(mode="json") for e in entries])
@@ -326,12 +385,13 @@ def purge(
     user_id: str = typer.Option(..., "--user-id", "-u", help="The user to erase."),
     yes: bool = typer.Option(False, "--yes", "-y", help="Don't ask for confirmation."),
     path: Optional[str] = PathOpt,
+    tenant: str = TenantOpt,
     as_json: bool = JsonOpt,
 ) -> None:
     """Erase everything about a user, history included. Irreversible."""
     if not yes and not typer.confirm(f"Erase all memories of {user_id!r}, with their history? This cannot be undone"):
         raise typer.Exit(1)
-    with _memory(path) as mem:
+    with _memory(path, tenant) as mem:
         n = mem.purge(user_id=user_id)
     if as_json:
         _print_json({"user_id": user_id, "purged": n})
@@ -343,10 +403,11 @@ def purge(
 def export(
     file: str = typer.Argument("-", help="Output JSON Lines file ('-' for stdout)."),
     path: Optional[str] = PathOpt,
+    tenant: str = TenantOpt,
     user_id: Optional[str] = UserOpt,
 ) -> None:
     """Export memories with history and vectors as JSON Lines (lossless)."""
-    with _memory(path) as mem:
+    with _memory(path, tenant) as mem:
         if file == "-":
             n = mem.export_file(sys.stdout, user_id=user_id)
         else:
@@ -358,6 +419,7 @@ def export(
 def import_(
     file: Path = typer.Argument(..., help="A JSON Lines file made by 'remem export'."),
     path: Optional[str] = PathOpt,
+    tenant: str = TenantOpt,
     as_json: bool = JsonOpt,
 ) -> None:
     """Import an export file (existing ids are skipped). Shows a progress bar."""
@@ -367,7 +429,7 @@ def import_(
 
     with open(_existing(file), encoding="utf-8") as fh:
         items = list(_read_jsonl(fh))
-    with _memory(path) as mem:
+    with _memory(path, tenant) as mem:
         added, skipped = mem.import_(tqdm(items, desc="importing", unit="mem", disable=not sys.stderr.isatty() and len(items) < 1000))
     if as_json:
         _print_json({"imported": added, "skipped": skipped})
@@ -382,9 +444,9 @@ def _existing(file: Path) -> Path:
 
 
 @command("stats")
-def stats(path: Optional[str] = PathOpt, as_json: bool = JsonOpt) -> None:
+def stats(path: Optional[str] = PathOpt, tenant: str = TenantOpt, as_json: bool = JsonOpt) -> None:
     """Counts, size on disk and the embedding model of a store."""
-    with _memory(path) as mem:
+    with _memory(path, tenant) as mem:
         data = mem.stats()
     if as_json:
         _print_json(data)
@@ -398,10 +460,10 @@ def stats(path: Optional[str] = PathOpt, as_json: bool = JsonOpt) -> None:
 
 
 @command("demo")
-def demo(path: Optional[str] = PathOpt) -> None:
+def demo(path: Optional[str] = PathOpt, tenant: str = TenantOpt) -> None:
     """Ingest a small bundled conversation and run a few searches against it."""
     data = json.loads(resources.files("remem.data").joinpath("demo_conversation.json").read_text())
-    with _memory(path) as mem:
+    with _memory(path, tenant) as mem:
         out.print(f"[bold]remem {__version__}[/bold] store: {mem.stats()['path']}")
         n = 0
         for session in data["sessions"]:
