@@ -18,8 +18,12 @@ from remem import Memory
 from remem.errors import LLMError, LLMNotConfiguredError
 from remem.llm import ScriptedLLM
 from remem.models import Kind, Operation
+from remem.store import Query
+from remem.write import pipeline as pipeline_module
+from remem.write.ingest import IndexConfig
 from remem.write.keywords import extract_keywords
 from remem.write.pipeline import PROCESSED_KEY, InferencePipeline, PipelineConfig
+from remem.write.versions import new_version
 
 UTC = timezone.utc
 LINE = re.compile(r"^\[(?P<id>[^\]]+)\] [^|]*\| (?P<who>[^:]+): (?P<text>.*)$")
@@ -301,6 +305,159 @@ def test_optional_steps_fail_softly(tmp_path: Any, embedder: Any) -> None:
     assert [r.kind for r in out] == [Kind.EPISODIC, Kind.SEMANTIC]
     assert out[1].context is None
     assert sorted(e.stage for e in mem.pipeline.errors) == ["enrich", "profile", "summarize"]
+
+
+class Crash(Exception):
+    """Stands for the process dying in the middle of a write."""
+
+
+def moving_brain() -> Brain:
+    return (
+        Brain()
+        .on("I live in Porto", fact("Alice lives in Porto."))
+        .on("moved to Lisbon", fact("Alice moved to Lisbon on 2023-05-07.", "2023-05-07"))
+        .rule("Lisbon", "INVALIDATE", "Porto")
+    )
+
+
+def crash_once(mem: Memory, method: str, when: Callable[..., bool] = lambda *a, **k: True) -> None:
+    """Make ``mem.store.<method>`` raise :class:`Crash` the first time ``when`` holds for its arguments."""
+    real = getattr(mem.store, method)
+    state = {"crashed": False}
+
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if not state["crashed"] and when(*args, **kwargs):
+            state["crashed"] = True
+            raise Crash(method)
+        return real(*args, **kwargs)
+
+    setattr(mem.store, method, wrapper)
+
+
+def assert_moved(mem: Memory) -> tuple[Any, Any]:
+    """Exactly one Lisbon fact, which ends Porto (once) and is linked to it."""
+    facts = facts_of(mem)
+    assert len(facts) == 2, [f.content for f in facts]
+    porto = next(f for f in facts if "Porto" in f.content)
+    lisbon = next(f for f in facts if "Lisbon" in f.content)
+    assert porto.valid_to == d("2023-05-07") and porto.metadata["superseded_by"] == lisbon.id
+    assert lisbon.valid_to is None and lisbon.metadata["supersedes"] == [porto.id]
+    assert [h.op for h in mem.history(porto.id)] == [Operation.ADD, Operation.INVALIDATE]
+    assert mem.history(porto.id)[1].reason == "scripted invalidate"
+    assert (lisbon.id, porto.id, "supersedes") in {(lk.src, lk.dst, lk.relation) for lk in mem.store.links(lisbon.id)}
+    assert [r.id for r in valid_now(facts)] == [lisbon.id]
+    raw = mem.get_all(user_id="alice", kind="episodic")
+    assert len(raw) == 2 and all(PROCESSED_KEY in r.metadata for r in raw)
+    return porto, lisbon
+
+
+@pytest.mark.parametrize("crash_at", ["invalidate", "links"])
+def test_a_crash_after_the_new_fact_is_stored_is_finished_on_retry(tmp_path: Any, embedder: Any, crash_at: str) -> None:
+    mem, llm = make(tmp_path, embedder, moving_brain())
+    mem.add("I live in Porto.", user_id="alice", timestamp="2023-05-01")
+    if crash_at == "invalidate":  # dies between the insert of the new fact and the new version of the old one
+        crash_once(mem, "save_version", lambda record, **kw: kw.get("op") == Operation.INVALIDATE)
+    else:  # dies after the invalidation, before the links
+        crash_once(mem, "add_links")
+    moved = "I moved to Lisbon yesterday."
+    with pytest.raises(Crash):
+        mem.add(moved, user_id="alice", timestamp="2023-05-08")
+    facts = facts_of(mem)
+    assert len(facts) == 2 and mem.store.links(next(f.id for f in facts if "Lisbon" in f.content)) == []
+    assert (next(f for f in facts if "Porto" in f.content).valid_to is None) == (crash_at == "invalidate")
+
+    out = mem.add(moved, user_id="alice", timestamp="2023-05-08")  # the retry
+    porto, lisbon = assert_moved(mem)
+    assert llm.usage["infer.resolve"]["calls"] == 1, "the retry needs no new decision: the stored fact names what it ends"
+    step = mem.pipeline.operations[-1]
+    if crash_at == "invalidate":
+        assert (step.action, step.memory_id, step.targets) == ("INVALIDATE", lisbon.id, [porto.id])
+        assert {r.id for r in out if r.kind == Kind.SEMANTIC} == {porto.id, lisbon.id}
+        profile = mem.get_all(user_id="alice", kind="profile")[0]
+        assert "NO LONGER TRUE since 2023-05-07: Alice lives in Porto." in profile.content
+        assert "Alice moved to Lisbon" in profile.content
+    else:
+        assert (step.action, step.memory_id) == ("NOOP", lisbon.id)
+    mem.add(moved, user_id="alice", timestamp="2023-05-08")  # processed now: nothing more happens
+    assert assert_moved(mem) == (porto, lisbon)
+
+
+def test_a_retry_that_meets_the_stored_fact_only_at_insert_still_ends_the_old_one(
+    tmp_path: Any, embedder: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    mem, llm = make(tmp_path, embedder, moving_brain())
+    mem.add("I live in Porto.", user_id="alice", timestamp="2023-05-01")
+    crash_once(mem, "save_version", lambda record, **kw: kw.get("op") == Operation.INVALIDATE)
+    with pytest.raises(Crash):
+        mem.add("I moved to Lisbon yesterday.", user_id="alice", timestamp="2023-05-08")
+    lisbon_id = next(f.id for f in facts_of(mem) if "Lisbon" in f.content)
+    real = pipeline_module.nearest_facts  # a lagging index: the retry's search misses the stored fact
+
+    def lagging(*args: Any, **kwargs: Any) -> list[Any]:
+        return [c for c in real(*args, **kwargs) if c.record.id != lisbon_id]
+
+    monkeypatch.setattr(pipeline_module, "nearest_facts", lagging)
+    mem.add("I moved to Lisbon yesterday.", user_id="alice", timestamp="2023-05-08")
+    assert llm.usage["infer.resolve"]["calls"] == 2, "resolution ran again and the insert found the fingerprint"
+    _, lisbon = assert_moved(mem)
+    assert lisbon.id == lisbon_id
+
+
+def test_a_new_fact_deleted_before_the_retry_ends_nothing(tmp_path: Any, embedder: Any) -> None:
+    mem, _ = make(tmp_path, embedder, moving_brain())
+    mem.add("I live in Porto.", user_id="alice", timestamp="2023-05-01")
+    crash_once(mem, "save_version", lambda record, **kw: kw.get("op") == Operation.INVALIDATE)
+    with pytest.raises(Crash):
+        mem.add("I moved to Lisbon yesterday.", user_id="alice", timestamp="2023-05-08")
+    mem.delete(next(f.id for f in facts_of(mem) if "Lisbon" in f.content))
+    mem.add("I moved to Lisbon yesterday.", user_id="alice", timestamp="2023-05-08")
+    porto = next(f for f in facts_of(mem) if "Porto" in f.content)
+    assert porto.valid_to is None and [h.op for h in mem.history(porto.id)] == [Operation.ADD]
+
+
+def test_a_fact_repeated_in_one_batch_is_stored_once(tmp_path: Any, embedder: Any) -> None:
+    brain = Brain().on("Porto", fact("Alice lives in Porto."))
+    mem, llm = make(tmp_path, embedder, brain)
+    mem.add(["I live in Porto.", "Yes, Porto!"], user_id="alice", timestamp="2023-05-01")
+    assert [f.content for f in facts_of(mem)] == ["Alice lives in Porto."]
+    assert [s.action for s in mem.pipeline.operations] == ["ADD", "NOOP"] and "infer.resolve" not in llm.usage
+
+
+# --------------------------------------------------------------------------- indexing
+
+
+def index_of(mem: Memory, memory_id: str) -> tuple[str, str]:
+    item = next(i for i in mem.store.export(Query(user_id="alice")) if i["record"]["id"] == memory_id)
+    return item["index_text"], item["vector"]
+
+
+def test_derived_memories_are_indexed_with_the_memory_index_config(tmp_path: Any, embedder: Any) -> None:
+    brain = Brain().on("Porto", fact("Alice lives in Porto.")).on("cats", fact("Alice has two cats.", "2023-04-30"))
+    llm = ScriptedLLM(brain)
+    mem = Memory(tmp_path / "m.db", embedder=embedder, llm=llm, index_config=IndexConfig(dates=True))
+    porto = mem.add("I live in Porto.", user_id="alice", session_id="s1", timestamp="2023-05-01T10:00:00Z")[1]
+    cats = mem.add("I have two cats.", user_id="alice", session_id="s1", timestamp="2023-05-02T10:00:00Z")[1]
+    assert index_of(mem, porto.id)[0] == "[1 May 2023] Alice lives in Porto."
+    assert index_of(mem, cats.id)[0] == "[30 April 2023] Alice has two cats.", "no earlier fact of the session is prefixed"
+    summary = mem.get_all(user_id="alice", kind="summary")[0]
+    assert index_of(mem, summary.id)[0].startswith("[2 May 2023] Session summary")
+    # a new version whose only change is the event time is re-indexed and re-embedded
+    vector = index_of(mem, cats.id)[1]
+    moved = new_version(mem, mem.get(cats.id), op=Operation.UPDATE, reason="date fixed", event_time=d("2023-03-15"))
+    assert moved.version == 2
+    new_text, new_vector = index_of(mem, cats.id)
+    assert new_text == "[15 March 2023] Alice has two cats." and new_vector != vector
+    # a metadata-only version keeps the index
+    new_version(mem, moved, op=Operation.UPDATE, reason="tagged", tags=["pets"])
+    assert index_of(mem, cats.id) == (new_text, new_vector)
+
+
+def test_default_index_config_indexes_facts_as_their_content(tmp_path: Any, embedder: Any) -> None:
+    brain = Brain().on("Porto", fact("Alice lives in Porto.")).on("cats", fact("Alice has two cats."))
+    mem, _ = make(tmp_path, embedder, brain)
+    mem.add("I live in Porto.", user_id="alice", session_id="s1", timestamp="2023-05-01T10:00:00Z")
+    cats = mem.add("I have two cats.", user_id="alice", session_id="s1", timestamp="2023-05-02T10:00:00Z")[1]
+    assert index_of(mem, cats.id)[0] == "Alice has two cats."
 
 
 # --------------------------------------------------------------------------- linking, summaries, profile

@@ -13,9 +13,10 @@
 5. marks the turns as processed (``metadata.remem_inferred``), so a retried batch is skipped.
 
 Every change is a version in history with its reason and actor ``remem.infer``; new facts
-carry a fingerprint (user, agent, content, batch turn ids), so re-running a batch that failed
-half-way adds no duplicates.  ``submit`` queues batches for one worker thread per pipeline
-(order kept); failures are logged and kept in :attr:`InferencePipeline.errors`.
+carry a fingerprint (user, agent, content, batch turn ids) and name the facts they end
+(``metadata.supersedes``) in the same transaction, so re-running a batch that failed or crashed
+half-way adds no duplicates and finishes the invalidations and links it had left undone.
+``submit`` queues batches for one worker thread per pipeline (order kept); failures are logged and kept in :attr:`InferencePipeline.errors`.
 """
 
 from __future__ import annotations
@@ -34,16 +35,24 @@ from remem.models import Kind, MemoryRecord, Operation, utcnow
 from remem.store import Link
 from remem.write.enrich import enrich
 from remem.write.extract import Fact, context_turns, extract_facts
-from remem.write.ingest import index_text
 from remem.write.profile import update_profile
-from remem.write.resolve import Candidate, Decision, decide, nearest_facts
+from remem.write.resolve import Candidate, decide, nearest_facts
 from remem.write.summarize import update_session_summary
-from remem.write.versions import fingerprint, insert, new_version, normalise
+from remem.write.versions import (
+    fingerprint,
+    index_text_of,
+    insert,
+    new_version,
+    normalise,
+)
 
 log = logging.getLogger("remem.infer")
 
 PROCESSED_KEY = "remem_inferred"
 """Metadata key set on raw turns once the pipeline has processed them (value: the prompt id)."""
+
+SUPERSEDES_KEY = "supersedes"
+"""Metadata key of a new fact that ends older ones (value: their ids); each old fact gets ``superseded_by``."""
 
 
 @dataclass
@@ -263,11 +272,14 @@ class InferencePipeline:
             importance=fact.importance, source=fact.sources, keywords=fact.keywords, tags=fact.tags,
             metadata={"fact_kind": fact.fact_kind},
         )
-        vector = memory.embedder.embed([index_text(record)])[0]
+        vector = memory.embedder.embed([index_text_of(memory, record)])[0]
         found = nearest_facts(
             memory.store, vector, user_id=first.user_id, agent_id=first.agent_id, when=fact.said_at,
             limit=max(cfg.candidates, cfg.links),
         )
+        earlier = _written_from(fact, found, batch_key)
+        if earlier is not None:  # an earlier run of this batch stored it: finish what it began
+            return self._complete(earlier, fact, found, report)
         decision = decide(self.llm, fact, found[: cfg.candidates])
         targets = [t.id for t in decision.targets]
         if decision.action == "NOOP":
@@ -285,31 +297,66 @@ class InferencePipeline:
             )
             report.operations.append(Step("UPDATE", fact.content, updated.id, targets, decision.reason))
             return [updated], []
-        # ADD or INVALIDATE: the new fact is stored
+        # ADD or INVALIDATE: the new fact is stored, naming the facts it ends, in one transaction;
+        # ending them and linking happen after it, so a retry after a crash can finish them
+        olds = decision.targets if decision.action == "INVALIDATE" else []
+        if olds:
+            record.metadata[SUPERSEDES_KEY] = targets
         neighbours = [c for c in found if c.record.id not in targets][: cfg.links]
         self._enrich(record, fact, neighbours, report, [first])
         fp = fingerprint("fact", first.user_id, first.agent_id, normalise(fact.content), batch_key)
         stored, created = insert(memory, record, fp=fp, reason=decision.reason or None, vector=vector)
         if not created:
-            report.operations.append(Step("NOOP", fact.content, stored.id, [stored.id], "already written by an earlier run"))
-            return [], []
-        links = [Link(stored.id, c.record.id, "related", round(c.similarity, 4)) for c in neighbours]
-        ended: list[MemoryRecord] = []
-        if decision.action == "INVALIDATE":
-            for old in decision.targets:
-                ended.append(self._invalidate(old, stored, fact, decision))
-                links.append(Link(stored.id, old.id, "supersedes", 1.0))
-        memory.store.add_links(links)
+            return self._complete(stored, fact, found, report, olds)
+        ended = self._end_and_link(stored, fact, olds, neighbours, decision.reason)
         report.operations.append(Step(decision.action, fact.content, stored.id, targets, decision.reason))
         return [stored], ended
 
-    def _invalidate(self, old: MemoryRecord, new: MemoryRecord, fact: Fact, decision: Decision) -> MemoryRecord:
+    def _complete(
+        self, stored: MemoryRecord, fact: Fact, found: list[Candidate], report: RunReport, olds: list[MemoryRecord] | None = None
+    ) -> tuple[list[MemoryRecord], list[MemoryRecord]]:
+        """``stored`` was written from these turns by an earlier run, which may have stopped
+        before ending the facts it supersedes (its ``supersedes`` metadata, plus ``olds``) or
+        linking it: do both now (idempotent: unchanged facts get no new version, links are upserted)."""
+        if stored.deleted_at is None:  # (a fact deleted since ends nothing)
+            ids = list(dict.fromkeys([*stored.metadata.get(SUPERSEDES_KEY, []), *(o.id for o in olds or [])]))
+            pending = [  # skip facts deleted or ended by another fact since
+                r for r in self.memory.store.get_many(ids)
+                if r.deleted_at is None and r.metadata.get("superseded_by") in (None, stored.id)
+            ]
+            neighbours = [c for c in found if c.record.id != stored.id and c.record.id not in ids][: self.config.links]
+            history = self.memory.store.history(stored.id)
+            reason = (history[0].reason or "") if history else ""
+            versions = {r.id: r.version for r in pending}
+            written = self._end_and_link(stored, fact, pending, neighbours, reason)
+            ended = [r for r in written if r.version != versions[r.id]]
+            if ended:
+                report.operations.append(
+                    Step("INVALIDATE", fact.content, stored.id, [r.id for r in ended], "finished after an interrupted run")
+                )
+                return [stored], ended
+        report.operations.append(Step("NOOP", fact.content, stored.id, [stored.id], "already written from these turns"))
+        return [], []
+
+    def _end_and_link(
+        self, new: MemoryRecord, fact: Fact, olds: list[MemoryRecord], neighbours: list[Candidate], reason: str
+    ) -> list[MemoryRecord]:
+        """End ``olds`` (superseded by ``new``) and link ``new`` to them and to its neighbours."""
+        links = [Link(new.id, c.record.id, "related", round(c.similarity, 4)) for c in neighbours]
+        ended: list[MemoryRecord] = []
+        for old in olds:
+            ended.append(self._invalidate(old, new, fact, reason))
+            links.append(Link(new.id, old.id, "supersedes", 1.0))
+        self.memory.store.add_links(links)
+        return ended
+
+    def _invalidate(self, old: MemoryRecord, new: MemoryRecord, fact: Fact, reason: str) -> MemoryRecord:
         """End ``old`` when ``new`` starts to hold (never before ``old`` itself started)."""
         end = fact.valid_from
         if old.valid_from is not None and end <= old.valid_from:
             end = max(fact.said_at, old.valid_from)
         return new_version(
-            self.memory, old, op=Operation.INVALIDATE, reason=decision.reason or f"superseded by {new.id}",
+            self.memory, old, op=Operation.INVALIDATE, reason=reason or f"superseded by {new.id}",
             valid_to=end, metadata={**old.metadata, "superseded_by": new.id},
         )
 
@@ -346,6 +393,19 @@ def _groups(turns: list[MemoryRecord]) -> list[list[MemoryRecord]]:
     for t in turns:
         groups.setdefault((t.user_id, t.agent_id, t.session_id), []).append(t)
     return [sorted(g, key=lambda t: (t.event_time or t.created_at)) for g in groups.values()]
+
+
+def _written_from(fact: Fact, found: list[Candidate], batch_key: list[str]) -> MemoryRecord | None:
+    """The stored fact with this content whose sources all lie in this batch, if any.
+
+    The batch's turns are not yet marked processed, so such a fact was written by an earlier
+    run of this batch that stopped before the end (or by this run, for a repeated fact).
+    """
+    key, batch = normalise(fact.content), set(batch_key)
+    for c in found:
+        if c.record.source and set(c.record.source) <= batch and normalise(c.record.content) == key:
+            return c.record
+    return None
 
 
 def _subject(turns: list[MemoryRecord]) -> str:

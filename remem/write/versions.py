@@ -12,7 +12,7 @@ import numpy as np
 
 from remem.models import MemoryRecord, Operation, utcnow
 from remem.store import Write
-from remem.write.ingest import index_text
+from remem.write.ingest import IndexConfig, index_text
 
 ACTOR = "remem.infer"
 """``actor`` of every history entry the LLM write path makes."""
@@ -40,6 +40,15 @@ def parse_iso_date(text: str | None) -> datetime | None:
     return datetime(day.year, day.month, day.day, tzinfo=timezone.utc)
 
 
+def index_text_of(memory: Any, record: MemoryRecord) -> str:
+    """The indexed text of a derived memory, with ``memory.index_config`` (as ``Memory.update`` does).
+
+    Facts, summaries and profiles are self-contained, so no earlier record of the session is
+    prefixed (that context is for raw turns, where a reply needs its question).
+    """
+    return index_text(record, config=getattr(memory, "index_config", None) or IndexConfig())
+
+
 def insert(
     memory: Any,
     record: MemoryRecord,
@@ -49,7 +58,7 @@ def insert(
     vector: np.ndarray | None = None,
 ) -> tuple[MemoryRecord, bool]:
     """Insert ``record``; returns (stored record, whether it is new). A known ``fp`` is a no-op."""
-    text = index_text(record)
+    text = index_text_of(memory, record)
     if vector is None:
         vector = memory.embedder.embed([text])[0]
     stored = memory.store.insert([Write(record=record, index_text=text, vector=vector, reason=reason, fingerprint=fp)], actor=ACTOR)[0]
@@ -57,7 +66,10 @@ def insert(
 
 
 def new_version(memory: Any, current: MemoryRecord, *, op: Operation, reason: str | None, **changes: Any) -> MemoryRecord:
-    """Save ``current`` with ``changes`` as its next version (re-embedded when the content changes).
+    """Save ``current`` with ``changes`` as its next version.
+
+    Re-indexed and re-embedded (with ``memory.index_config``, as ``Memory.update`` does) when
+    the content or the event time changes (the date is indexed with ``IndexConfig(dates=True)``).
 
     Returns ``current`` unchanged, writing nothing, when no field actually changes.
     """
@@ -67,8 +79,8 @@ def new_version(memory: Any, current: MemoryRecord, *, op: Operation, reason: st
     new = current.model_copy(update={**changes, "version": current.version + 1, "updated_at": utcnow()})
     new = MemoryRecord.model_validate(new.model_dump())
     text = vector = None
-    if "content" in changed:
-        text = index_text(new)
+    if "content" in changed or "event_time" in changed:
+        text = index_text_of(memory, new)
         vector = memory.embedder.embed([text])[0]
     return memory.store.save_version(
         new, op=op, reason=reason, changed_fields=changed, index_text=text, vector=vector, actor=ACTOR
