@@ -174,6 +174,14 @@ def _qa_table(rows: list[dict[str, Any]], labels: dict[str, str], title: str) ->
 # --------------------------------------------------------------------------- LoCoMo
 
 
+def mem_index_note() -> str:
+    """How turns are indexed by default (speaker, previous turns, date prefix)."""
+    from remem.write import IndexConfig
+
+    cfg = IndexConfig()
+    return f"'speaker: text', previous_turns={cfg.previous_turns}, dates={cfg.dates}"
+
+
 def run_locomo(
     data_path: str | Path,
     *,
@@ -259,7 +267,8 @@ def run_locomo(
     unmatched = sorted({g for r in found for g in r.question.gold["turn"] if g not in r.session_of})
     no_gold = sorted({r.question.id for r in found if not r.question.gold["turn"]})
     notes = [
-        "One retrieval unit per turn (text + ' [shares a photo: <blip_caption>]'), indexed as 'speaker: text'; "
+        "One retrieval unit per turn (text + ' [shares a photo: <blip_caption>]'), indexed as Memory.add indexes it "
+        f"(IndexConfig: {mem_index_note()}); "
         "one fresh store and user scope per conversation; sessions added with their dates as timestamps.",
         "Evidence ids normalised (multi-id strings split, 'D:11:26' -> 'D11:26', 'D30:05' -> 'D30:5'); "
         f"{len(unmatched)} evidence id(s) name no turn in the data and count as misses: {', '.join(unmatched) or 'none'}.",
