@@ -23,6 +23,7 @@ import httpx
 from pydantic_core import to_jsonable_python
 
 from remem.errors import EmbeddingMismatchError, InvalidInputError, NotFoundError, RememError, StoreError
+from remem.memory import _open, _read_jsonl
 from remem.models import HistoryEntry, Kind, MemoryRecord, SearchHit
 from remem.read.context import Context
 
@@ -145,19 +146,20 @@ def add_records(records: Iterable[MemoryRecord]) -> _Call:
 
 def search(query: str, *, user_id: str | None = None, agent_id: str | None = None, session_id: str | None = None,
            limit: int = 10, filters: dict[str, Any] | None = None, time_range: tuple[Any, Any] | None = None,
-           kind: Any = None, mode: str | None = None) -> _Call:
+           kind: Any = None, mode: str | None = None, now: Any = None, as_of: Any = None) -> _Call:
     """Hybrid search, best first; see :meth:`remem.Memory.search`."""
     body = _body(query=query, user_id=user_id, agent_id=agent_id, session_id=session_id, limit=limit,
                  filters=filters, time_range=list(time_range) if isinstance(time_range, tuple) else time_range,
-                 kind=kind, mode=mode)
+                 kind=kind, mode=mode, now=now, as_of=as_of)
     return _Call("POST", "/v1/search", lambda d: [SearchHit.model_validate(h) for h in d["items"]], json=body)
 
 
 def context(query: str, *, user_id: str | None = None, agent_id: str | None = None, session_id: str | None = None,
-            token_budget: int = 2000, filters: dict[str, Any] | None = None, kind: Any = None) -> _Call:
+            token_budget: int = 2000, filters: dict[str, Any] | None = None, kind: Any = None,
+            now: Any = None, as_of: Any = None, neighbors: int = 1) -> _Call:
     """A ready-to-prompt block within ``token_budget``; see :meth:`remem.Memory.context`."""
     body = _body(query=query, user_id=user_id, agent_id=agent_id, session_id=session_id,
-                 token_budget=token_budget, filters=filters, kind=kind)
+                 token_budget=token_budget, filters=filters, kind=kind, now=now, as_of=as_of, neighbors=neighbors)
     return _Call("POST", "/v1/context", Context.model_validate, json=body)
 
 
@@ -210,21 +212,6 @@ def _check_page_args(limit: Any, offset: Any) -> None:
         raise InvalidInputError("limit must be an integer from 1 to 10000")
     if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
         raise InvalidInputError("offset must be a non-negative integer")
-
-
-def _read_jsonl(fh: IO[str]) -> list[dict[str, Any]]:
-    items = []
-    for number, line in enumerate(fh, start=1):
-        if not line.strip():
-            continue
-        try:
-            item = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise InvalidInputError(f"line {number}: not JSON ({exc})") from None
-        if not isinstance(item, dict):
-            raise InvalidInputError(f"line {number}: expected a JSON object")
-        items.append(item)
-    return items
 
 
 def _sync(build: Callable[..., _Call]) -> Callable[..., Any]:
@@ -344,7 +331,7 @@ class RememClient:
     def import_file(self, file: str | Path | IO[str]) -> tuple[int, int]:
         """Read a JSON Lines export; the whole file is parsed before anything is sent."""
         with _open(file, "r") as fh:
-            items = _read_jsonl(fh)
+            items = list(_read_jsonl(fh))
         return self.import_(items)
 
 
@@ -435,22 +422,5 @@ class AsyncRememClient:
 
     async def import_file(self, file: str | Path | IO[str]) -> tuple[int, int]:
         with _open(file, "r") as fh:
-            items = _read_jsonl(fh)
+            items = list(_read_jsonl(fh))
         return await self.import_(items)
-
-
-class _open:
-    """Open a path, or pass an already open file through without closing it."""
-
-    def __init__(self, file: str | Path | IO[str], mode: str) -> None:
-        self._file, self._mode, self._fh = file, mode, None
-
-    def __enter__(self) -> IO[str]:
-        if isinstance(self._file, (str, Path)):
-            self._fh = open(self._file, self._mode, encoding="utf-8")
-            return self._fh
-        return self._file  # type: ignore[return-value]
-
-    def __exit__(self, *exc: Any) -> None:
-        if self._fh is not None:
-            self._fh.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -153,3 +154,54 @@ def test_async_client_matches_async_memory(served: tuple[str, str, str], tmp_pat
 
     remote, local = asyncio.run(both())
     assert remote == local and remote[0] is SearchHit
+
+
+def timed(mem: Any) -> dict[str, Any]:
+    """A fact valid 2020-2023: what search and context see now, then, and with ``now``."""
+    fact = mem.add_records([MemoryRecord(content="Omar lives in Cairo", kind="semantic", user_id="omar",
+                                         valid_from="2020-01-01T00:00:00Z")])[0]
+    mem.update(fact.id, valid_to="2023-01-01T00:00:00Z", reason="moved")
+    then = datetime(2021, 6, 1, tzinfo=timezone.utc)
+
+    def seen(hits: list[SearchHit]) -> bool:
+        return any(h.memory.id == fact.id for h in hits)
+
+    out = {
+        "search_now": seen(mem.search("where does Omar live?", user_id="omar")),
+        "search_as_of": seen(mem.search("where does Omar live?", user_id="omar", as_of=then)),
+        "search_as_of_str": seen(mem.search("where does Omar live?", user_id="omar", as_of="2021-06-01")),
+        "search_with_now": seen(mem.search("where does Omar live?", user_id="omar", now=then)),
+        "ctx_now": "Cairo" in mem.context("Omar", user_id="omar").text,
+        "ctx_as_of": "Cairo" in mem.context("Omar", user_id="omar", as_of=then, neighbors=0).text,
+        "ctx_with_now": "Cairo" in mem.context("Omar", user_id="omar", now="2021-06-01T00:00:00Z", neighbors=2).text,
+    }
+    mem.purge(user_id="omar")
+    return out
+
+
+def test_client_passes_now_as_of_and_neighbors(served: tuple[str, str, str], tmp_path: Path, embedder) -> None:
+    url, key, _ = served
+    with Memory(tmp_path / "timed.db", embedder=embedder) as mem:
+        embedded = timed(mem)
+    with RememClient(url, api_key=key) as client:
+        remote = timed(client)
+        with pytest.raises(InvalidInputError):
+            client.context("Omar", user_id="omar", neighbors=-1)
+        with pytest.raises(InvalidInputError):
+            client.search("Omar", user_id="omar", as_of="not a time, not at all")
+    assert embedded == {"search_now": False, "search_as_of": True, "search_as_of_str": True, "search_with_now": True,
+                        "ctx_now": False, "ctx_as_of": True, "ctx_with_now": True}
+    assert remote == embedded
+
+    async def run() -> tuple[bool, bool, bool]:
+        async with AsyncRememClient(url, api_key=key) as client:
+            rec = (await client.add_records([MemoryRecord(content="Omar lives in Cairo", kind="semantic",
+                                                          user_id="omar-async", valid_from="2020-01-01")]))[0]
+            await client.update(rec.id, valid_to="2023-01-01")
+            now = await client.search("Omar", user_id="omar-async")
+            then = await client.search("Omar", user_id="omar-async", as_of="2021-06-01", now="2025-01-01")
+            ctx = await client.context("Omar", user_id="omar-async", now="2021-06-01", neighbors=0)
+            await client.purge(user_id="omar-async")
+            return bool(now), [h.memory.id for h in then] == [rec.id], "Cairo" in ctx.text
+
+    assert asyncio.run(run()) == (False, True, True)

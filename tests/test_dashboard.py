@@ -113,3 +113,12 @@ def test_no_auth_dashboard_needs_no_sign_in(tmp_path: Path, embedder) -> None:
     with running(create_app(tmp_path / "m.db", embedder=embedder, auth=False)) as url, httpx.Client(base_url=url) as c:
         assert c.get("/").status_code == 200
         assert c.get("/login").status_code == 303
+
+
+def test_no_auth_dashboard_refuses_rebound_host_names(tmp_path: Path, embedder) -> None:
+    """DNS rebinding: a page on evil.com that now resolves to 127.0.0.1 must not reach the dashboard."""
+    with running(create_app(tmp_path / "m.db", embedder=embedder, auth=False)) as url, httpx.Client(base_url=url) as c:
+        for path in ("/", "/memories", "/search?q=x", "/login"):
+            assert c.get(path, headers={"Host": "evil.com"}).status_code == 400, path
+            assert c.get(path, headers={"Host": f"evil.com:{url.rsplit(':', 1)[1]}"}).status_code == 400, path
+        assert c.get("/", headers={"Host": "localhost"}).status_code == 200

@@ -151,3 +151,32 @@ def test_http_transport_refuses_missing_or_bad_keys(http_server: tuple[str, dict
 
     with pytest.raises(Exception):  # noqa: B017 - how the SDK surfaces an HTTP 401 is its own business
         anyio.run(main)
+
+
+def test_search_and_context_take_now(http_server: tuple[str, dict[str, str]]) -> None:
+    """``now`` moves the reference time: a fact valid 2020-2023 is current again at 2021-06-01."""
+    url, keys = http_server
+    with httpx2.Client(base_url=url, headers={"Authorization": f"Bearer {keys['north']}"}, timeout=60) as rest:
+        r = rest.post("/v1/records", json={"records": [{"content": "Lena drives a red Volvo", "kind": "semantic",
+                                                        "user_id": "lena", "valid_from": "2020-01-01T00:00:00Z",
+                                                        "valid_to": "2023-01-01T00:00:00Z"}]})
+        assert r.status_code == 201, r.text
+
+    async def main() -> tuple[Any, ...]:
+        async with connect(url, keys["north"]) as client:
+            tools = {t.name: t for t in (await client.list_tools()).tools}
+            args = {"query": "what car does Lena drive?", "user_id": "lena"}
+            now = data(await client.call_tool("search_memory", args))
+            then = data(await client.call_tool("search_memory", {**args, "now": "2021-06-01T00:00:00Z"}))
+            ctx_now = data(await client.call_tool("get_context", args))
+            ctx_then = data(await client.call_tool("get_context", {**args, "now": "2021-06-01"}))
+            bad = await client.call_tool("search_memory", {**args, "now": "not a time, not at all"})
+        return tools, now, then, ctx_now, ctx_then, bad
+
+    tools, now, then, ctx_now, ctx_then, bad = anyio.run(main)
+    for name in ("search_memory", "get_context"):
+        prop = tools[name].input_schema["properties"]["now"]
+        assert "ISO 8601" in prop["description"] and "now" not in tools[name].input_schema.get("required", [])
+    assert now["hits"] == [] and [h["content"] for h in then["hits"]] == ["Lena drives a red Volvo"]
+    assert "Volvo" not in ctx_now["text"] and "Volvo" in ctx_then["text"]
+    assert bad.is_error and "invalid_input" in bad.content[0].text

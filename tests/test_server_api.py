@@ -371,3 +371,158 @@ def test_serve_command_with_workers(tmp_path: Path) -> None:
     finally:
         proc.terminate()
         proc.wait(30)
+
+
+# -- DNS rebinding and peers on an unauthenticated server ---------------------------------------
+
+
+def test_no_auth_server_refuses_foreign_host_names(tmp_path: Path, embedder) -> None:
+    """A page on evil.com rebound to 127.0.0.1 sends ``Host: evil.com``: refused before anything runs."""
+    app = create_app(tmp_path / "m.db", embedder=embedder, auth=False)
+    with running(app) as url, httpx.Client(base_url=url, timeout=60) as c:
+        port = url.rsplit(":", 1)[1]
+        assert c.post("/v1/memories", json={"messages": "keep me", "user_id": "u"}).status_code == 201
+        for host in ("evil.com", f"evil.com:{port}", "127.0.0.1.evil.com", "localhost.evil.com:80", "www.localhost"):
+            evil = {"Host": host}
+            assert c.get("/v1/export", headers=evil).status_code == 400, host
+            assert c.delete("/v1/users/u", headers=evil).status_code == 400, host
+            assert c.get("/", headers=evil).status_code == 400, host
+            assert c.post("/mcp", headers=evil, json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"}).status_code == 400
+        assert c.get("/v1/memories", params={"user_id": "u"}).json()["total"] == 1  # nothing was purged
+        for host in (f"127.0.0.1:{port}", f"localhost:{port}", f"[::1]:{port}", "localhost", "LOCALHOST", "[::1]"):
+            assert c.get("/v1/whoami", headers={"Host": host}).json() == {"tenant": "default", "auth": False}, host
+
+
+def test_auth_server_answers_any_host_name(acme: httpx.Client) -> None:
+    """With keys the Host header is no defence to add: a rebound page has no key (and proxies rename hosts)."""
+    assert acme.get("/v1/whoami", headers={"Host": "memory.example.com"}).json()["tenant"] == "acme"
+
+
+def test_no_auth_server_refuses_peers_that_are_not_loopback(tmp_path: Path, embedder) -> None:
+    import asyncio
+
+    app = create_app(tmp_path / "m.db", embedder=embedder, auth=False, host="127.0.0.2", mcp=False)
+
+    async def get(client: tuple[str, int], host: str, path: str = "/v1/whoami") -> httpx.Response:
+        transport = httpx.ASGITransport(app=app, client=client)
+        async with httpx.AsyncClient(transport=transport, base_url=f"http://{host}") as c:
+            return await c.get(path, headers={"Host": host})
+
+    async def main() -> list[httpx.Response]:
+        return [
+            await get(("192.0.2.7", 5000), "127.0.0.1:8080"),
+            await get(("10.0.0.1", 5000), "localhost"),
+            await get(("127.0.0.1", 5000), "evil.com"),
+            await get(("127.0.0.1", 5000), "127.0.0.2:8080"),  # the loopback address it was bound to
+            await get(("::1", 5000), "[::1]:8080"),
+            await get(("::ffff:127.0.0.1", 5000), "localhost:8080"),
+            await get(("127.0.0.1", 5000), "127.0.0.3:8080"),
+        ]
+
+    foreign, foreign2, rebound, bound, v6, mapped, other = asyncio.run(main())
+    assert foreign.status_code == 403 and error_of(foreign) == "forbidden"
+    assert foreign2.status_code == 403
+    assert rebound.status_code == 400
+    assert [r.status_code for r in (bound, v6, mapped)] == [200, 200, 200]
+    assert bound.json() == {"tenant": "default", "auth": False}
+    assert other.status_code == 400  # only the names above, not every loopback address
+
+
+# -- time-aware reads ---------------------------------------------------------------------------
+
+
+def test_search_and_context_as_of_and_now(acme: httpx.Client) -> None:
+    fact = {"content": "Noor works at Initech as an engineer", "kind": "semantic", "user_id": "timey",
+            "valid_from": "2020-01-01T00:00:00Z"}
+    created = acme.post("/v1/records", json={"records": [fact]})
+    assert created.status_code == 201, created.text
+    fid = created.json()["items"][0]["id"]
+    r = acme.patch(f"/v1/memories/{fid}", json={"valid_to": "2023-01-01T00:00:00Z", "reason": "left Initech"})
+    assert r.status_code == 200 and r.json()["valid_to"].startswith("2023-01-01")
+    q = {"query": "where does Noor work?", "user_id": "timey"}
+
+    def found(path: str, **extra: Any) -> bool:
+        r = acme.post(path, json={**q, **extra})
+        assert r.status_code == 200, r.text
+        body = r.json()
+        ids = [h["memory"]["id"] for h in body["items"]] if path == "/v1/search" else [m["id"] for m in body["memories"]]
+        return fid in ids
+
+    assert not found("/v1/search") and not found("/v1/context")  # ended: not current
+    assert found("/v1/search", as_of="2021-06-01T00:00:00Z") and found("/v1/context", as_of="2021-06-01")
+    assert not found("/v1/search", as_of="2019-06-01") and not found("/v1/context", as_of="2024-02-01")
+    assert found("/v1/search", now="2021-06-01T00:00:00Z") and found("/v1/context", now=1622505600)  # 2021-06-01
+    assert found("/v1/context", as_of="2021-06-01", neighbors=0) and found("/v1/context", as_of="2021-06-01", neighbors=3)
+    for bad in ({"as_of": "not a time at all, no"}, {"now": "yesterday-ish maybe"}, {"as_of": "10000-01-01"}):
+        for path in ("/v1/search", "/v1/context"):
+            r = acme.post(path, json={**q, **bad})
+            assert r.status_code == 422 and error_of(r) == "invalid_input", (path, bad)
+    for neighbors in (-1, 51, "two"):
+        r = acme.post("/v1/context", json={**q, "neighbors": neighbors})
+        assert r.status_code == 422 and error_of(r) == "invalid_input"
+    acme.delete("/v1/users/timey")
+
+
+def test_years_before_1000_round_trip(acme: httpx.Client) -> None:
+    rec = {"content": "The Battle of Hastings", "kind": "semantic", "user_id": "history-buff",
+           "event_time": "0966-10-14T09:00:00Z", "valid_from": "0001-01-01T00:00:00Z"}
+    r = acme.post("/v1/records", json={"records": [rec]})
+    assert r.status_code == 201, r.text
+    got = acme.get(f"/v1/memories/{r.json()['items'][0]['id']}").json()
+    assert got["event_time"].startswith("0966-10-14T09:00") and got["valid_from"].startswith("0001-01-01")
+    listed = acme.get("/v1/memories", params={"user_id": "history-buff", "since": "0900-01-01", "until": "1000-01-01"})
+    assert listed.json()["total"] == 1
+    assert acme.get("/v1/memories", params={"user_id": "history-buff", "since": "1000-01-01"}).json()["total"] == 0
+    r = acme.patch(f"/v1/memories/{got['id']}", json={"event_time": "0066-10-14T09:00:00Z"})
+    assert r.status_code == 200 and r.json()["event_time"].startswith("0066-10-14")
+    acme.delete("/v1/users/history-buff")
+
+
+def test_stats_hide_server_layout_but_keep_backend(store_location: str, embedder) -> None:
+    from remem import Memory
+
+    with Memory(store_location, embedder=embedder) as m:
+        m.add("a note", user_id="s")
+        local = m.stats()
+    with running(create_app(store_location, embedder=embedder, auth=False)) as url:
+        served = httpx.get(url + "/v1/stats", timeout=60).json()
+    assert not {"path", "size_bytes", "schema"} & set(served)
+    assert set(served) == set(local) - {"path", "size_bytes", "schema"}
+    assert served["memories"] == local["memories"] == 1
+    if "backend" in local:
+        assert served["backend"] == local["backend"]
+
+
+def test_path_option_takes_a_store_url_or_remem_path(tmp_path: Path) -> None:
+    import os
+
+    db = tmp_path / "keys.db"
+    cmd = [sys.executable, "-m", "remem.server", "keys"]
+    made = subprocess.run([*cmd, "create", "--tenant", "t1", "--path", f"sqlite:{db}"],
+                          capture_output=True, text=True, timeout=60)
+    assert made.returncode == 0, made.stderr
+    subprocess.run([*cmd, "create", "--tenant", "t2", "--store", str(db)], capture_output=True, check=True, timeout=60)
+    env = {k: v for k, v in os.environ.items() if k != "REMEM_PATH"} | {"REMEM_PATH": str(db)}
+    listed = subprocess.run([*cmd, "list", "--json"], capture_output=True, text=True, timeout=60, env=env)
+    assert listed.returncode == 0, listed.stderr
+    assert sorted(k["tenant"] for k in json.loads(listed.stdout)) == ["t1", "t2"]
+    helped = subprocess.run([*cmd, "create", "--help"], capture_output=True, text=True, timeout=60, env=env).stdout
+    assert "postgresql://" in helped and "--store" in helped
+
+
+def test_links_of_a_memory(server: Server, acme: httpx.Client, embedder) -> None:
+    from remem import Memory
+    from remem.store.base import Link
+
+    made = acme.post("/v1/records", json={"records": [{"content": "Ravi likes chess", "kind": "semantic", "user_id": "ln"},
+                                                      {"content": "Ravi: I play chess", "user_id": "ln"}]}).json()
+    fact, turn = (r["id"] for r in made["items"])
+    with Memory(server.path, tenant="acme", embedder=embedder) as m:
+        m.store.add_links([Link(src=fact, dst=turn, relation="mentioned_in")])
+    for mid in (fact, turn):
+        r = acme.get(f"/v1/memories/{mid}/links")
+        assert r.status_code == 200
+        assert r.json()["items"] == [{"src": fact, "dst": turn, "relation": "mentioned_in", "weight": 1.0}]
+    r = acme.get("/v1/memories/no-such-memory/links")
+    assert r.status_code == 404 and error_of(r) == "not_found"
+    acme.delete("/v1/users/ln")

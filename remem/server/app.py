@@ -14,8 +14,9 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.routing import Route
-from starlette.types import Scope
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from remem._version import __version__
 from remem.embed import Embedder
@@ -42,9 +43,37 @@ def is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
     try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
+        ip = ipaddress.ip_address(host.strip("[]"))
     except ValueError:
         return False
+    return (getattr(ip, "ipv4_mapped", None) or ip).is_loopback
+
+
+LOOPBACK_NAMES = ["127.0.0.1", "localhost", "[::1]", "::1"]  # Host header names, any port
+
+
+def loopback_names(host: str) -> list[str]:
+    """Host names an unauthenticated server answers to: loopback ones, plus ``host`` if it is a loopback IP."""
+    names = list(LOOPBACK_NAMES)
+    if is_loopback(host) and host not in names:
+        names.append(f"[{host}]" if ":" in host else host)
+    return names
+
+
+class LoopbackClients:
+    """ASGI guard for an unauthenticated server: refuse any peer that is not loopback (403)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        client = scope.get("client")
+        if scope["type"] in ("http", "websocket") and not (client and is_loopback(str(client[0]))):
+            response = errors.error_response(403, "forbidden", "this server has no authentication and only "
+                                             "answers requests from this machine")
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
 
 
 def check_bind(host: str, auth: bool) -> None:
@@ -72,7 +101,9 @@ def create_app(
 ) -> FastAPI:
     """Build the server app on one store (a path, ``sqlite:PATH`` or ``postgresql://`` URL, or ``store=``).
 
-    ``auth=False`` serves everything as tenant ``default`` (loopback only; see :func:`check_bind`).
+    ``auth=False`` serves everything as tenant ``default``, loopback only: see :func:`check_bind`;
+    requests from other addresses get 403 and requests naming a non-loopback ``Host`` (DNS
+    rebinding: a web page whose name now points at 127.0.0.1) get 400.
     ``secret`` signs dashboard forms on an unauthenticated server (random per process if None).
     """
     tenants = Tenants(location, store=store, embedder=embedder, query_cache=query_cache)
@@ -164,6 +195,9 @@ def create_app(
             CORSMiddleware, allow_origins=cors_origins, allow_methods=["GET", "POST", "PATCH", "DELETE"],
             allow_headers=["Authorization", "Content-Type"], allow_credentials=False,
         )
+    if not auth:  # outermost: nothing else runs for a foreign Host or peer
+        app.add_middleware(TrustedHostMiddleware, allowed_hosts=loopback_names(host), www_redirect=False)
+        app.add_middleware(LoopbackClients)
     return app
 
 

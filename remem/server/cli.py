@@ -13,16 +13,16 @@ import typer
 
 from remem.errors import RememError
 
-PathOpt = typer.Option(None, "--path", help="SQLite store file (default: $REMEM_PATH or the user data dir).")
-StoreOpt = typer.Option(None, "--store", help="Store URL instead of --path, e.g. postgresql://… or sqlite:PATH.")
+PathOpt = typer.Option(
+    None, "--path", "--store", envvar="REMEM_PATH",
+    help="Store file (default: remem's data dir), or a store URL: postgresql://… or sqlite:PATH.",
+)
 
 
-def _location(path: Optional[str], store: Optional[str]) -> str:
+def _location(path: Optional[str]) -> str:
     from remem.memory import default_path
 
-    if path and store:
-        raise typer.BadParameter("give --path or --store, not both")
-    return str(store or path or default_path())
+    return path or str(default_path())
 
 
 def _need_extra() -> None:
@@ -43,7 +43,6 @@ def _fail(exc: RememError) -> None:
 
 def serve(
     path: Optional[str] = PathOpt,
-    store: Optional[str] = StoreOpt,
     host: str = typer.Option("127.0.0.1", "--host", help="Interface to bind."),
     port: int = typer.Option(8080, "--port", help="TCP port."),
     no_auth: bool = typer.Option(False, "--no-auth", help="No API keys: everything is tenant 'default' (loopback only)."),
@@ -58,7 +57,7 @@ def serve(
 
     try:
         run_server(
-            _location(path, store), host=host, port=port, auth=not no_auth, cors_origins=cors_origin or None,
+            _location(path), host=host, port=port, auth=not no_auth, cors_origins=cors_origin or None,
             workers=workers, max_body_bytes=int(max_body_mb * 1024 * 1024), log_level=log_level,
         )
     except RememError as exc:
@@ -67,7 +66,6 @@ def serve(
 
 def mcp(
     path: Optional[str] = PathOpt,
-    store: Optional[str] = StoreOpt,
     tenant: str = typer.Option("default", "--tenant", help="Tenant whose memories the tools act on."),
 ) -> None:
     """Run the MCP server over stdio (for desktop agents and IDEs)."""
@@ -77,7 +75,7 @@ def mcp(
     from remem.server.mcp_server import build_mcp
 
     try:
-        memory = Memory(_location(path, store), tenant=check_tenant(tenant))
+        memory = Memory(_location(path), tenant=check_tenant(tenant))
     except RememError as exc:
         _fail(exc)
     build_mcp(lambda _tenant: memory).run("stdio")
@@ -86,10 +84,10 @@ def mcp(
 keys_app = typer.Typer(help="Manage API keys (stored hashed; each key is bound to one tenant).", no_args_is_help=True)
 
 
-def _open(path: Optional[str], store: Optional[str]):
+def _open(path: Optional[str]):
     from remem.store import open_store
 
-    return open_store(_location(path, store))
+    return open_store(_location(path))
 
 
 @keys_app.command("create")
@@ -97,12 +95,11 @@ def keys_create(
     tenant: str = typer.Option(..., "--tenant", help="Tenant the key acts for."),
     name: Optional[str] = typer.Option(None, "--name", help="A label to recognise the key by."),
     path: Optional[str] = PathOpt,
-    store: Optional[str] = StoreOpt,
 ) -> None:
     """Create a key and print it once (only its hash is stored)."""
     from remem.server.auth import create_key
 
-    s = _open(path, store)
+    s = _open(path)
     try:
         key = create_key(s, tenant, name)
     except RememError as exc:
@@ -116,13 +113,12 @@ def keys_create(
 @keys_app.command("list")
 def keys_list(
     path: Optional[str] = PathOpt,
-    store: Optional[str] = StoreOpt,
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """List keys (id, tenant, name, created, revoked); never the keys themselves."""
     from remem.server.auth import list_keys
 
-    s = _open(path, store)
+    s = _open(path)
     try:
         keys = [{k: v for k, v in item.items() if k != "key_hash"} for item in list_keys(s)]
     finally:
@@ -143,12 +139,11 @@ def keys_list(
 def keys_revoke(
     key: str = typer.Argument(..., help="The key itself, or its id from `remem keys list`."),
     path: Optional[str] = PathOpt,
-    store: Optional[str] = StoreOpt,
 ) -> None:
     """Revoke a key; requests with it fail from now on."""
     from remem.server.auth import revoke_key
 
-    s = _open(path, store)
+    s = _open(path)
     try:
         done = revoke_key(s, key)
     except RememError as exc:

@@ -244,7 +244,7 @@ def mount(app: FastAPI) -> None:
         except RememError as exc:
             return fail(request, s, exc)
         sources = {r.id: r for r in s.mem.store.get_many(rec.source)} if rec.source else {}
-        links = s.mem.store.links(memory_id)
+        links = s.mem.links(memory_id)
         others = {r.id: r for r in s.mem.store.get_many([l.dst if l.src == rec.id else l.src for l in links])}
         return render(request, "memory.html", session=s, m=rec, history=list(reversed(history)), sources=sources,
                       links=links, others=others, done=done, url=_url)

@@ -39,6 +39,12 @@ KindArg = Annotated[
                       "procedural, profile or summary."),
 ]
 
+OptNow = Annotated[
+    str | None,
+    Field(max_length=100, description="Optional current date/time (ISO 8601, e.g. 2024-05-01T12:00:00Z) that "
+                                      "relative words like 'last week' refer to; default: now."),
+]
+
 
 class MemoryOut(BaseModel):
     """A memory as the tools return it (the essentials of remem's MemoryRecord)."""
@@ -130,9 +136,10 @@ def build_mcp(memory_for: Callable[[str | None], Memory]) -> MCPServer:
         limit: Annotated[int, Field(ge=1, le=50, description="How many results.")] = 5,
         session_id: OptSession = None,
         kind: KindArg = None,
+        now: OptNow = None,
     ) -> HitList:
         mem = memory(ctx)
-        hits = await call(mem.search, query, user_id=user_id, session_id=session_id, limit=limit, kind=kind)
+        hits = await call(mem.search, query, user_id=user_id, session_id=session_id, limit=limit, kind=kind, now=now)
         return HitList(hits=[HitOut(**MemoryOut.of(h.memory).model_dump(), score=h.score) for h in hits])
 
     @server.tool(description="Get a ready-to-prompt block of a user's memories relevant to a query, "
@@ -143,9 +150,10 @@ def build_mcp(memory_for: Callable[[str | None], Memory]) -> MCPServer:
         ctx: Context,
         token_budget: Annotated[int, Field(ge=50, le=100_000, description="Maximum tokens of the block.")] = 1000,
         session_id: OptSession = None,
+        now: OptNow = None,
     ) -> ContextOut:
         mem = memory(ctx)
-        c = await call(mem.context, query, user_id=user_id, session_id=session_id, token_budget=token_budget)
+        c = await call(mem.context, query, user_id=user_id, session_id=session_id, token_budget=token_budget, now=now)
         return ContextOut(text=c.text, tokens=c.tokens, complete=c.complete, memory_ids=[m.id for m in c.memories])
 
     @server.tool(description="List a user's memories, newest first, a page at a time.")

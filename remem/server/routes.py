@@ -108,6 +108,7 @@ def search(body: SearchRequest, mem: Mem) -> HitList:
     hits = mem.search(
         body.query, user_id=body.user_id, agent_id=body.agent_id, session_id=body.session_id, limit=body.limit,
         filters=body.filters, time_range=body.time_range, kind=_kinds(body.kind), mode=body.mode,
+        now=body.now, as_of=body.as_of,
     )
     return HitList(items=hits)
 
@@ -118,6 +119,7 @@ def context(body: ContextRequest, mem: Mem) -> Context:
     return mem.context(
         body.query, user_id=body.user_id, agent_id=body.agent_id, session_id=body.session_id,
         token_budget=body.token_budget, filters=body.filters, kind=_kinds(body.kind),
+        now=body.now, as_of=body.as_of, neighbors=body.neighbors,
     )
 
 
@@ -177,10 +179,9 @@ def history(memory_id: str, mem: Mem) -> HistoryList:
 
 
 @router.get("/memories/{memory_id}/links", response_model=LinkList, tags=["memories"],
-            summary="Links from and to a memory")
+            summary="Links from and to a memory (Memory.links)")
 def links(memory_id: str, mem: Mem) -> LinkList:
-    mem.get(memory_id)
-    return LinkList(items=[LinkOut(**vars(link)) for link in mem.store.links(memory_id)])
+    return LinkList(items=[LinkOut(**vars(link)) for link in mem.links(memory_id)])
 
 
 @router.delete("/users/{user_id:path}", response_model=Purged, tags=["users"],
@@ -221,6 +222,6 @@ def import_(body: ImportRequest, mem: Mem) -> Imported:
 @router.get("/stats", tags=["admin"], summary="Counts for this tenant (Memory.stats)")
 def stats(mem: Mem) -> dict[str, Any]:
     data = dict(mem.stats())
-    for private in ("path", "size_bytes"):  # server file layout / size across tenants
+    for private in ("path", "size_bytes", "schema"):  # server layout / size across tenants; backend stays
         data.pop(private, None)
     return data

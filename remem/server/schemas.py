@@ -16,10 +16,10 @@ T = TypeVar("T")
 
 
 def check_time(value: Any, field: str = "time") -> datetime | None:
-    """Parse a time as remem does, and keep it to years 1000-9999 (the store's fixed-width format)."""
+    """Parse a time as remem does, and keep it to years 1-9999 (what the store can hold)."""
     when = parse_time(value, field=field)
-    if when is not None and not 1000 <= when.year <= 9999:
-        raise InvalidInputError(f"{field}: year {when.year} is out of range (1000-9999)")
+    if when is not None and not 1 <= when.year <= 9999:
+        raise InvalidInputError(f"{field}: year {when.year} is out of range (1-9999)")
     return when
 
 
@@ -68,6 +68,8 @@ class SearchRequest(Strict):
     time_range: tuple[TimeValue | None, TimeValue | None] | None = None
     kind: Kind | list[Kind] | None = None
     mode: Annotated[str, Field(pattern="^(hybrid|dense|bm25)$")] | None = None
+    now: TimeValue | None = Field(None, description="Reference time for 'last week' etc. and strength (default: now)")
+    as_of: TimeValue | None = Field(None, description="Only facts valid at this time (default: valid now)")
 
 
 class ContextRequest(Strict):
@@ -78,6 +80,9 @@ class ContextRequest(Strict):
     token_budget: Annotated[int, Field(ge=1, le=1_000_000)] = 2000
     filters: dict[str, Any] | None = None
     kind: Kind | list[Kind] | None = None
+    now: TimeValue | None = Field(None, description="Reference time for 'last week' etc. and strength (default: now)")
+    as_of: TimeValue | None = Field(None, description="Only facts valid at this time (default: valid now)")
+    neighbors: Annotated[int, Field(ge=0, le=50, description="Adjacent turns of its session kept with each hit")] = 1
 
 
 class UpdateRequest(Strict):

@@ -10,7 +10,7 @@ from typing import Any, Iterator
 
 @contextmanager
 def running(app: Any, host: str = "127.0.0.1", port: int = 0, timeout: float = 30.0) -> Iterator[str]:
-    """Serve ``app`` with uvicorn until the block exits; yields the base URL."""
+    """Serve ``app`` with uvicorn until the block exits; yields the base URL (``http://HOST:PORT``)."""
     import uvicorn
 
     config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on", access_log=False)
@@ -24,7 +24,7 @@ def running(app: Any, host: str = "127.0.0.1", port: int = 0, timeout: float = 3
         time.sleep(0.02)
     bound = server.servers[0].sockets[0].getsockname()[1]
     try:
-        yield f"http://{host}:{bound}"
+        yield f"http://{f'[{host}]' if ':' in host else host}:{bound}"  # a loopback Host header
     finally:
         server.should_exit = True
         thread.join(timeout)
