@@ -293,14 +293,17 @@ def test_text_search_ranks_like_fts5(both: dict[str, Any]) -> None:
         ranked = {n: [ids[n][i] for i, _ in s.text_search(q, Query(user_id="u"), 10)] for n, s in both.items()}
         assert set(ranked["sqlite"]) == set(ranked["postgres"]), q  # same matches (OR of content words)
         assert ranked["sqlite"][0] == ranked["postgres"][0], (q, ranked)
-    assert both["postgres"].text_search("the of and", Query(), 5) == []
+    # only stopwords: both fall back to matching every word, as typed
+    stop = {n: {ids[n][i] for i, _ in s.text_search("the of and", Query(user_id="u"), 10)} for n, s in both.items()}
+    assert stop["sqlite"] == stop["postgres"] == {0, 4, 5, 6}
+    assert all(s.text_search("the of and", Query(user_id="nobody"), 10) == [] for s in both.values())
     scores = [s for _, s in both["postgres"].text_search("budget review", Query(), 10)]
     assert all(x > 0 for x in scores) and scores == sorted(scores, reverse=True)
 
 
 def test_migrate_copies_everything_both_ways(both: dict[str, Any], tmp_path: Path) -> None:
     from backends import postgres_url
-    from remem.store.migrate import migrate, tenants
+    from remem.store.migrate import migrate
 
     lite = both["sqlite"]
     recs = _corpus(lite)
@@ -311,7 +314,7 @@ def test_migrate_copies_everything_both_ways(both: dict[str, Any], tmp_path: Pat
     lite.create_api_key("k1", "acme", "ci")
     lite.create_api_key("k2", "default")
     lite.revoke_api_key("k2")
-    assert tenants(lite) == ["acme", "default"]
+    assert lite.tenants() == ["acme", "default"]
     src = str(lite.path)
     lite.close()
     pg_url = postgres_url()

@@ -10,6 +10,7 @@ import sys
 import textwrap
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -243,4 +244,102 @@ def test_corrupt_index_cache_is_rebuilt(tmp_path: Path) -> None:
     store.check_embedding("synthetic", dim)
     [(top, _)] = store.vector_search(vectors[42], Query(user_id="u"), 1)
     assert store.get(top).content == "m42"
+    store.close()
+
+
+def test_index_cache_of_a_user_purged_elsewhere_is_not_written_back(tmp_path: Path) -> None:
+    """A partition made stale by a purge in another connection (another process) is not
+    saved on close; a purge deletes only that user's cache files."""
+    from remem.store.vector_index import VectorIndex
+
+    db, dim = tmp_path / "m.db", 16
+    vectors = _clustered(450, dim, seed=2)
+    a = SQLiteStore(db, hnsw_threshold=100)
+    a.check_embedding("synthetic", dim)
+    a.insert([Write(MemoryRecord(content=f"u{i}", user_id="u"), f"u{i}", vectors[i]) for i in range(300)])
+    a.insert([Write(MemoryRecord(content=f"k{i}", user_id="keep"), f"k{i}", vectors[300 + i]) for i in range(150)])
+    for user in ("u", "keep"):
+        a.vector_search(vectors[0], Query(user_id=user), 5)
+    b = SQLiteStore(db, hnsw_threshold=100)  # its own connection and index, as another process would have
+    b.check_embedding("synthetic", dim)
+    assert b.purge(user_id="u") == 300
+    b.close()
+    a.close()
+    cache = tmp_path / "m.db.idx"
+    paths = VectorIndex(dim, cache_dir=cache)._cache_paths
+    assert not any(p.exists() for p in paths(("default", "u")))  # the purged vectors stay purged
+    assert all(p.exists() for p in paths(("default", "keep")))
+    assert not list(cache.glob("*.tmp"))
+
+    c = SQLiteStore(db, hnsw_threshold=100)
+    c.check_embedding("synthetic", dim)
+    c.with_tenant("acme").insert([Write(MemoryRecord(content=f"x{i}", user_id="x"), f"x{i}", vectors[i]) for i in range(150)])
+    c.with_tenant("acme").vector_search(vectors[0], Query(user_id="x"), 5)
+    c.close()
+    assert all(p.exists() for p in paths(("acme", "x")))
+    c = SQLiteStore(db, hnsw_threshold=100)
+    c.check_embedding("synthetic", dim)
+    c.insert([Write(MemoryRecord(content="y", user_id="y"), "y", vectors[0])])
+    c.purge(user_id="y")  # purging one user keeps the other users' caches
+    assert all(p.exists() for p in paths(("default", "keep"))) and all(p.exists() for p in paths(("acme", "x")))
+    c._db.index.drop("acme")  # type: ignore[union-attr]  # a whole tenant: only its files go
+    assert not any(p.exists() for p in paths(("acme", "x")))
+    assert all(p.exists() for p in paths(("default", "keep")))
+    [(top, _)] = c.vector_search(vectors[301], Query(user_id="keep"), 1)  # the kept cache still loads and answers
+    assert c.get(top).content == "k1"
+    c.close()
+
+
+def test_close_saves_the_index_without_holding_the_store_lock(tmp_path: Path) -> None:
+    """close() saves partitions (taking their locks) before it takes the store lock:
+    a search holds a partition lock while it fetches rows under the store lock."""
+    import threading
+
+    store = SQLiteStore(tmp_path / "m.db")
+    store.check_embedding("synthetic", 16)
+    store.insert([Write(MemoryRecord(content="a", user_id="u"), "a", _clustered(1, 16)[0])])
+    store.vector_search(_clustered(1, 16)[0], Query(user_id="u"), 1)
+    db = store._db
+    original, free = db.index.save, []  # type: ignore[union-attr]
+
+    def save(*args: Any) -> None:
+        def probe() -> None:
+            got = db.lock.acquire(timeout=5)
+            free.append(got)
+            if got:
+                db.lock.release()
+
+        t = threading.Thread(target=probe)
+        t.start()
+        t.join()
+        original(*args)
+
+    db.index.save = save  # type: ignore[union-attr,method-assign]
+    store.close()
+    assert free == [True]
+
+
+def test_filtered_search_across_users_finds_candidates_once(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "m.db")
+    dim = 16
+    vectors = _clustered(90, dim, seed=3)
+    store.check_embedding("synthetic", dim)
+    recs = store.insert([
+        Write(MemoryRecord(content=f"m{i}", user_id=f"user{i % 3}", metadata={"g": i % 2}), f"m{i}", vectors[i])
+        for i in range(90)
+    ])
+    calls = []
+    original = store._candidate_rowids
+
+    def counted(query: Query, cap: int) -> Any:
+        calls.append(query)
+        return original(query, cap)
+
+    store._candidate_rowids = counted  # type: ignore[method-assign]
+    query = vectors[5]
+    hits = store.vector_search(query, Query(filters={"metadata.g": 1}), 8)
+    assert len(calls) == 1
+    odd = [i for i in range(90) if i % 2 == 1]
+    exact = sorted(odd, key=lambda i: -float(vectors[i] @ query))[:8]
+    assert [h for h, _ in hits] == [recs[i].id for i in exact]
     store.close()

@@ -13,11 +13,6 @@ from typing import Any
 from remem.store import Query, Store, open_store
 
 
-def tenants(store: Store) -> list[str]:
-    """Every tenant that has data in ``store``."""
-    return list(store.tenants())
-
-
 def migrate(src_location: str, dst_location: str, progress: bool = True) -> dict[str, Any]:
     """Copy everything from ``src_location`` to ``dst_location``; returns counts.
 
@@ -40,7 +35,7 @@ def _copy(src: Store, dst: Store, progress: bool) -> dict[str, Any]:
     info = src.stats()
     if info.get("embed_model") and info.get("embed_dim"):
         dst.check_embedding(info["embed_model"], int(info["embed_dim"]))  # refuses a store built with another model
-    names = tenants(src)
+    names = src.tenants()
     everything = Query(include_deleted=True)
     total = sum(src.with_tenant(t).count(everything) for t in names)
     counts = {"tenants": len(names), "memories": 0, "skipped": 0, "history": 0, "links": 0, "api_keys": 0}
@@ -62,13 +57,8 @@ def _copy(src: Store, dst: Store, progress: bool) -> dict[str, Any]:
     for key in src.list_api_keys():
         if key["key_hash"] in present:
             continue
-        if hasattr(dst, "import_api_key"):
-            dst.import_api_key(key)  # keeps created/revoked times
-        else:
-            dst.create_api_key(key["key_hash"], key["tenant"], key.get("name"))
-            if key.get("revoked_at"):
-                dst.revoke_api_key(key["key_hash"])
-        counts["api_keys"] += 1
+        if dst.import_api_key(key):  # keeps created/revoked times
+            counts["api_keys"] += 1
     return counts
 
 
@@ -85,4 +75,4 @@ def _bar(total: int, progress: bool) -> Any:
     return tqdm(total=total, unit="mem", desc="migrating")
 
 
-__all__ = ["migrate", "tenants"]
+__all__ = ["migrate"]

@@ -34,6 +34,7 @@ import numpy as np
 from remem.errors import EmbeddingMismatchError, InvalidInputError, NotFoundError, RememError, StoreError
 from remem.models import HistoryEntry, MemoryRecord, Operation
 from remem.store.base import DEFAULT_TENANT, SCHEMA_VERSION, Link, Query, Write
+from remem.store.common import ParsedItem, parse_export_items
 from remem.store.filters import Condition, TIME_COLUMNS, format_time, parse_filters
 from remem.store.text import keywords, words
 
@@ -299,10 +300,23 @@ class PostgresStore:
                 fresh = [w for w, new in zip(writes, inserted) if new]
                 self._history(cur, [(w.record, Operation.ADD, w.reason, actor, []) for w in fresh])
         except InvalidInputError as exc:
-            if "memories_id_key" in str(exc):
-                raise InvalidInputError(f"a memory with one of these ids already exists ({exc})") from exc
+            if "ix_memories_id" in str(exc):
+                raise InvalidInputError(f"a memory with id {self._clashing_id(writes)!r} already exists") from exc
             raise
         return out
+
+    def _clashing_id(self, writes: list[Write]) -> str:
+        """Which id of a refused batch is taken (stored already, or twice in the batch)."""
+        ids = [w.record.id for w in writes]
+        stored = self._select("SELECT id FROM memories WHERE tenant = %s AND id = ANY(%s) LIMIT 1", (self.tenant, ids))
+        if stored:
+            return stored[0]["id"]
+        seen: set[str] = set()
+        for i in ids:
+            if i in seen:
+                return i
+            seen.add(i)
+        return ids[0]
 
     def _history(self, cur: Any, entries: list[tuple[MemoryRecord, Operation, str | None, str | None, list[str]]]) -> None:
         if not entries:
@@ -446,9 +460,10 @@ class PostgresStore:
         return self.list(q, limit=10_000, newest_first=False)
 
     def tenants(self) -> list[str]:
-        """Every tenant with memories, history or links here (for migration and admin)."""
+        """Every tenant with memories, history, links or API keys here (for migration and admin)."""
         rows = self._select(
-            "SELECT tenant FROM memories UNION SELECT tenant FROM history UNION SELECT tenant FROM links ORDER BY 1"
+            "SELECT tenant FROM memories UNION SELECT tenant FROM history UNION SELECT tenant FROM links "
+            "UNION SELECT tenant FROM api_keys ORDER BY 1"
         )
         return [r["tenant"] for r in rows]
 
@@ -461,7 +476,11 @@ class PostgresStore:
         query's scope; N (the table's rows) and the mean document length come from
         :meth:`_corpus`; document length is the number of distinct lexemes.
         """
-        terms = keywords(text) or list(dict.fromkeys(words(text)))
+        terms = keywords(text)
+        config, tsv = "english", "m.tsv"
+        if not terms:  # only stopwords: like FTS5 (which keeps them), match all the words, unstemmed
+            terms = list(dict.fromkeys(words(text)))
+            config, tsv = "simple", "to_tsvector('simple'::regconfig, m.index_text)"  # no index: a scan of the scope
         if not terms:
             return []
         terms = terms[:64]
@@ -470,14 +489,14 @@ class PostgresStore:
         rows = self._select(
             f"""
             WITH q AS (
-                SELECT websearch_to_tsquery('english', %s) AS tq,
-                       tsvector_to_array(to_tsvector('english', %s)) AS lex
+                SELECT websearch_to_tsquery('{config}', %s) AS tq,
+                       tsvector_to_array(to_tsvector('{config}', %s)) AS lex
             ),
             tf AS (
-                SELECT m.rid, m.id, length(m.tsv) AS len, coalesce(cardinality(u.positions), 1) AS tf,
+                SELECT m.rid, m.id, length({tsv}) AS len, coalesce(cardinality(u.positions), 1) AS tf,
                        count(*) OVER (PARTITION BY u.lexeme) AS df
-                FROM memories m, q, unnest(m.tsv) u
-                WHERE m.tsv @@ q.tq AND {where} AND u.lexeme = ANY(q.lex)
+                FROM memories m, q, unnest({tsv}) u
+                WHERE {tsv} @@ q.tq AND {where} AND u.lexeme = ANY(q.lex)
             )
             SELECT id, sum(
                        greatest(ln((%s - df + 0.5) / (df + 0.5)), 1e-6)
@@ -648,24 +667,31 @@ class PostgresStore:
                 }
 
     def import_item(self, item: dict[str, Any]) -> bool:
-        """Insert one exported item verbatim; False if its id already exists here."""
-        try:
-            record = MemoryRecord.model_validate(item["record"])
-            history = [HistoryEntry.model_validate(h) for h in item.get("history", [])]
-            vector = np.frombuffer(base64.b64decode(item["vector"]), dtype=np.float32) if item.get("vector") else None
-            index_text = item.get("index_text") or record.content
-            links = [Link(**link) for link in item.get("links", [])]
-        except (KeyError, TypeError, ValueError) as exc:
-            raise InvalidInputError(f"not a remem export item: {exc}") from exc
-        row = self._row(record, index_text, vector, item.get("fingerprint"))
+        """Insert one exported item verbatim; False if its id or fingerprint is already here."""
+        return self.import_items([item])[0] == 1
+
+    def import_items(self, items: list[dict[str, Any]]) -> tuple[int, int]:
+        """Insert exported items verbatim in one transaction; returns (added, skipped).
+
+        Every item is checked before anything is written, so a bad one changes nothing.
+        An item whose id or fingerprint is already in this tenant is skipped.
+        """
+        parsed = parse_export_items(items, dim=self._db.dim)
+        rows = [self._row(p.record, p.index_text, p.vector, p.fingerprint) for p in parsed]
+        added = 0
         with self._tx("import") as cur:
-            cur.execute("SELECT 1 FROM memories WHERE id = %s AND tenant = %s", (record.id, self.tenant))
-            if cur.fetchone():
-                return False
-            cur.execute(self._INSERT, row)
-            self._history(cur, [(h.record, h.op, h.reason, h.actor, h.changed_fields) for h in history])
-            if links:
-                self._put_links(cur, links)
+            for p, row in zip(parsed, rows):
+                added += self._import_one(cur, p, row)
+        return added, len(parsed) - added
+
+    def _import_one(self, cur: Any, p: ParsedItem, row: dict[str, Any]) -> bool:
+        # no conflict target: a clash on either unique key (id or fingerprint) skips the item, race-free
+        cur.execute(self._INSERT + "ON CONFLICT DO NOTHING RETURNING id", row)
+        if cur.fetchone() is None:
+            return False
+        self._history(cur, [(h.record, h.op, h.reason, h.actor, h.changed_fields) for h in p.history])
+        if p.links:
+            self._put_links(cur, p.links)
         return True
 
     def stats(self) -> dict[str, Any]:

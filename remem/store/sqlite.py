@@ -20,8 +20,9 @@ from typing import Any, Iterator
 import numpy as np
 
 from remem.errors import EmbeddingMismatchError, InvalidInputError, NotFoundError, StoreError
-from remem.models import HistoryEntry, MemoryRecord, Operation
+from remem.models import HistoryEntry, MemoryRecord, Operation, parse_time
 from remem.store.base import DEFAULT_TENANT, SCHEMA_VERSION, Link, Query, Write
+from remem.store.common import ParsedItem, parse_export_items
 from remem.store.filters import Condition, format_time, parse_filters, read_time
 from remem.store.text import fts_query
 from remem.store.vector_index import VectorIndex
@@ -135,10 +136,16 @@ class SQLiteStore:
         return SQLiteStore(self.path, tenant=tenant, _db=self._db)
 
     def close(self) -> None:
-        with self._db.lock:
-            if self._db.index is not None:
-                self._db.index.save()
-            self._db.conn.close()
+        db = self._db
+        if db.index is not None:  # before db.lock: save() takes partition locks, and _partition() takes them before db.lock
+            db.index.save(self._generation)
+        with db.lock:
+            db.conn.close()
+
+    def _generation(self, key: tuple[str, str]) -> int | None:
+        """The stored generation of a (tenant, user_key) partition; None if it is gone."""
+        rows = self._select("SELECT generation FROM partitions WHERE tenant = ? AND user_key = ?", key)
+        return int(rows[0]["generation"]) if rows else None
 
     def check_embedding(self, model: str, dim: int) -> None:
         """Record the store's embedding model on first use; refuse any other later."""
@@ -425,18 +432,24 @@ class SQLiteStore:
         if db.index is None:
             raise StoreError("check_embedding() must be called before vector search")
         vector = np.asarray(vector, dtype=np.float32).reshape(-1)
-        keys = [query.user_id] if query.user_id is not None else self._user_keys()
         results: list[tuple[int, float]] = []
+        if not query.only_scope:  # filtered: a small candidate set is scanned exactly, partition by partition
+            subset = self._candidate_rowids(query, EXACT_SUBSET_LIMIT + 1)
+            if len(subset) <= EXACT_SUBSET_LIMIT:
+                by_user: dict[str, list[int]] = {}
+                for rowid, user_key in subset:
+                    by_user.setdefault(user_key, []).append(rowid)
+                for user_key, rowids in by_user.items():
+                    part = self._partition(user_key)
+                    if part is not None:
+                        results.extend(part.impl.search_subset(vector, rowids, limit))
+                results.sort(key=lambda kv: -kv[1])
+                return self._ids_for(results[:limit])
+        keys = [query.user_id] if query.user_id is not None else self._user_keys()
         for user_key in keys:
             part = self._partition(user_key)
-            if part is None:
-                continue
-            if not query.only_scope:
-                subset = self._candidate_rowids(query, EXACT_SUBSET_LIMIT + 1)
-                if len(subset) <= EXACT_SUBSET_LIMIT:
-                    results.extend(part.impl.search_subset(vector, subset, limit))
-                    continue
-            results.extend(self._index_search(part, vector, query, limit))
+            if part is not None:
+                results.extend(self._index_search(part, vector, query, limit))
         results.sort(key=lambda kv: -kv[1])
         return self._ids_for(results[:limit])
 
@@ -474,9 +487,13 @@ class SQLiteStore:
     def _user_keys(self) -> list[str]:
         return [r["user_key"] for r in self._select("SELECT user_key FROM partitions WHERE tenant = ?", (self.tenant,))]
 
-    def _candidate_rowids(self, query: Query, cap: int) -> list[int]:
+    def _candidate_rowids(self, query: Query, cap: int) -> list[tuple[int, str]]:
+        """(rowid, partition user_key) of up to ``cap`` rows the query allows."""
         where, params = self._where(query)
-        return [r["rowid"] for r in self._select(f"SELECT m.rowid AS rowid FROM memories m WHERE {where} LIMIT ?", (*params, cap))]
+        rows = self._select(
+            f"SELECT m.rowid AS rowid, coalesce(m.user_id, '') AS k FROM memories m WHERE {where} LIMIT ?", (*params, cap)
+        )
+        return [(r["rowid"], r["k"]) for r in rows]
 
     def _filter_rowids(self, rowids: list[int], query: Query) -> set[int]:
         if not rowids:
@@ -546,6 +563,17 @@ class SQLiteStore:
             except sqlite3.IntegrityError:
                 raise InvalidInputError("that API key already exists") from None
 
+    def import_api_key(self, row: dict[str, Any]) -> bool:
+        """Copy one :meth:`list_api_keys` row verbatim (timestamps kept); False if present."""
+        created = parse_time(row["created_at"], field="created_at")
+        revoked = parse_time(row.get("revoked_at"), field="revoked_at")
+        with self._db.transaction() as conn:
+            cur = conn.execute(
+                "INSERT OR IGNORE INTO api_keys (key_hash, tenant, name, created_at, revoked_at) VALUES (?, ?, ?, ?, ?)",
+                (row["key_hash"], row["tenant"], row.get("name"), format_time(created), format_time(revoked)),
+            )
+            return cur.rowcount > 0
+
     def tenants(self) -> list[str]:
         """Every tenant with memories or API keys in this store (admin operation)."""
         rows = self._select(
@@ -597,27 +625,43 @@ class SQLiteStore:
                 }
 
     def import_item(self, item: dict[str, Any]) -> bool:
-        """Insert one exported item verbatim; False if its id already exists here."""
-        try:
-            record = MemoryRecord.model_validate(item["record"])
-            history = [HistoryEntry.model_validate(h) for h in item.get("history", [])]
-            vector = np.frombuffer(base64.b64decode(item["vector"]), dtype=np.float32) if item.get("vector") else None
-            index_text = item.get("index_text") or record.content
-            links = [Link(**link) for link in item.get("links", [])]
-        except (KeyError, TypeError, ValueError) as exc:
-            raise InvalidInputError(f"not a remem export item: {exc}") from exc
+        """Insert one exported item verbatim; False if its id or fingerprint is already here."""
+        return self.import_items([item])[0] == 1
+
+    def import_items(self, items: list[dict[str, Any]]) -> tuple[int, int]:
+        """Insert exported items verbatim in one transaction; returns (added, skipped).
+
+        Every item is checked before anything is written, so a bad one changes nothing.
+        An item whose id or fingerprint is already in this tenant is skipped.
+        """
+        parsed = parse_export_items(items, dim=self._dim())
+        added = 0
         with self._db.transaction() as conn:
-            if conn.execute("SELECT 1 FROM memories WHERE id = ? AND tenant = ?", (record.id, self.tenant)).fetchone():
-                return False
-            self._insert_row(conn, record, index_text, vector, item.get("fingerprint"))
-            for h in history:
-                self._history(conn, h.record, h.op, h.reason, h.actor, h.changed_fields)
-            now = format_time(datetime.now().astimezone())
-            for link in links:
-                conn.execute(
-                    "INSERT OR REPLACE INTO links (tenant, src, dst, relation, weight, created_at) VALUES (?,?,?,?,?,?)",
-                    (self.tenant, link.src, link.dst, link.relation, link.weight, now),
-                )
+            for p in parsed:
+                added += self._import_one(conn, p)
+        return added, len(parsed) - added
+
+    def _dim(self) -> int | None:
+        if self._db.dim is None:
+            rows = self._select("SELECT value FROM meta WHERE key = 'embed_dim'", ())
+            return int(rows[0]["value"]) if rows else None
+        return self._db.dim
+
+    def _import_one(self, conn: sqlite3.Connection, p: ParsedItem) -> bool:
+        rec = p.record
+        if conn.execute(
+            "SELECT 1 FROM memories WHERE tenant = ? AND (id = ? OR fingerprint = ?)", (self.tenant, rec.id, p.fingerprint)
+        ).fetchone():
+            return False
+        self._insert_row(conn, rec, p.index_text, p.vector, p.fingerprint)
+        for h in p.history:
+            self._history(conn, h.record, h.op, h.reason, h.actor, h.changed_fields)
+        now = format_time(datetime.now().astimezone())
+        for link in p.links:
+            conn.execute(
+                "INSERT OR REPLACE INTO links (tenant, src, dst, relation, weight, created_at) VALUES (?,?,?,?,?,?)",
+                (self.tenant, link.src, link.dst, link.relation, link.weight, now),
+            )
         return True
 
     def stats(self) -> dict[str, Any]:
@@ -631,6 +675,7 @@ class SQLiteStore:
         size = sum(p.stat().st_size for p in self.path.parent.glob(self.path.name + "*") if p.is_file())
         return {
             "path": str(self.path),
+            "backend": "sqlite",
             "tenant": self.tenant,
             "memories": int(one["total"] or 0) - int(one["deleted"] or 0),
             "deleted": int(one["deleted"] or 0),

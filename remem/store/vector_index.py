@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import threading
 from pathlib import Path
 from typing import Callable, Iterable
@@ -210,13 +211,23 @@ class VectorIndex:
         return part
 
     def drop(self, tenant: str, user_key: str | None = None) -> None:
+        """Forget a user's partition (or all of a tenant's) and delete its cache files."""
         with self._lock:
             for key in [k for k in self._parts if k[0] == tenant and (user_key is None or k[1] == user_key)]:
                 del self._parts[key]
-            if self.cache_dir is not None and self.cache_dir.exists():
-                # file names are hashes of the key: clear every cache file of this tenant/user
-                for path in self.cache_dir.iterdir():
-                    path.unlink(missing_ok=True)
+            if self.cache_dir is None or not self.cache_dir.exists():
+                return
+            if user_key is not None:
+                self._remove_cache((tenant, user_key))
+                return
+            for meta_path in self.cache_dir.glob("*.json"):  # file names are hashes: the meta names its key
+                try:
+                    owner = json.loads(meta_path.read_text()).get("key")
+                except (OSError, ValueError, AttributeError):
+                    owner = None
+                if owner is None or owner[0] == tenant:  # unreadable or keyless: it is only a cache
+                    meta_path.unlink(missing_ok=True)
+                    meta_path.with_suffix(".usearch").unlink(missing_ok=True)
 
     # -- optional on-disk cache of large HNSW partitions -------------------------------
     def _cache_paths(self, key: tuple[str, str]) -> tuple[Path, Path]:
@@ -226,19 +237,37 @@ class VectorIndex:
         base = (self.cache_dir or Path(".")) / name
         return base.with_suffix(".usearch"), base.with_suffix(".json")
 
-    def save(self) -> None:
-        """Write HNSW partitions to the cache directory (a cache: safe to delete)."""
+    def _remove_cache(self, key: tuple[str, str]) -> None:
+        for path in self._cache_paths(key):
+            path.unlink(missing_ok=True)
+
+    def save(self, current_generation: Callable[[tuple[str, str]], int | None]) -> None:
+        """Write HNSW partitions to the cache directory (a cache: safe to delete).
+
+        ``current_generation(key)`` is the store's generation of a partition now (None
+        if it is gone). A partition that is stale (its user purged meanwhile, perhaps by
+        another process) is not written, and its old cache files are removed, so purged
+        vectors never come back to disk. Files are written whole (temp file + rename).
+        """
         if self.cache_dir is None:
             return
         for key, part in list(self._parts.items()):
             if not isinstance(part.impl, HNSWPartition):
                 continue
-            self.cache_dir.mkdir(parents=True, exist_ok=True)
-            index_path, meta_path = self._cache_paths(key)
             with part.lock:
-                part.impl.index.save(str(index_path))
-                meta = {"generation": part.generation, "watermark": part.watermark, "dim": self.dim}
-                meta_path.write_text(json.dumps(meta))
+                if current_generation(key) != part.generation:
+                    self._remove_cache(key)
+                    continue
+                self.cache_dir.mkdir(parents=True, exist_ok=True)
+                index_path, meta_path = self._cache_paths(key)
+                meta_path.unlink(missing_ok=True)  # no meta, no load: never a meta beside a half-replaced index
+                tmp = index_path.with_name(index_path.name + ".tmp")
+                part.impl.index.save(str(tmp))
+                os.replace(tmp, index_path)
+                meta = {"key": list(key), "generation": part.generation, "watermark": part.watermark, "dim": self.dim}
+                tmp = meta_path.with_name(meta_path.name + ".tmp")
+                tmp.write_text(json.dumps(meta))
+                os.replace(tmp, meta_path)
 
     def _load_cached(self, key: tuple[str, str], generation: int) -> Partition | None:
         if self.cache_dir is None:
