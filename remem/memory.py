@@ -393,17 +393,18 @@ class Memory:
         return n
 
     def import_(self, items: Iterable[dict[str, Any]]) -> tuple[int, int]:
-        """Load exported items losslessly; returns (imported, skipped as already present)."""
-        added = skipped = 0
-        for item in items:
-            if item.get("vector") is None and "record" in item:
-                text = item.get("index_text") or item["record"].get("content", "")
-                item = {**item, "vector": _b64(self.embedder.embed([text])[0])}
-            if self.store.import_item(item):
-                added += 1
-            else:
-                skipped += 1
-        return added, skipped
+        """Load exported items losslessly; returns (imported, skipped as already present).
+        Every item is checked before anything is written: one bad item changes nothing."""
+        batch = list(items)
+        missing = [
+            i for i, item in enumerate(batch)
+            if isinstance(item, dict) and item.get("vector") is None and isinstance(item.get("record"), dict)
+        ]
+        if missing:
+            texts = [batch[i].get("index_text") or batch[i]["record"].get("content", "") for i in missing]
+            for i, vec in zip(missing, self.embedder.embed(texts)):
+                batch[i] = {**batch[i], "vector": _b64(vec)}
+        return self.store.import_items(batch)
 
     def import_file(self, file: str | Path | IO[str]) -> tuple[int, int]:
         """Read a JSON Lines export made by :meth:`export_file`. The whole file is
