@@ -176,9 +176,16 @@ class Memory:
         pos = next((i for i, t in enumerate(turns) if t.id == record.id), len(turns))
         return turns[max(0, pos - n) : pos]
 
+    def vector_texts(self, records: list[MemoryRecord]) -> list[str]:
+        """The texts ``add`` embeds for these records (the index text, or the turn alone)."""
+        if self.index_config.context_in_vectors:
+            return self.index_texts(records)
+        return index_texts(records, (), self.index_config.for_vectors())
+
     def _write(self, items: list[tuple[MemoryRecord, str | None]]) -> list[MemoryRecord]:
-        texts = self.index_texts([rec for rec, _ in items])
-        vectors = self.embedder.embed(texts)
+        records = [rec for rec, _ in items]
+        texts = self.index_texts(records)
+        vectors = self.embedder.embed(self.vector_texts(records))
         writes = [
             Write(record=rec, index_text=text, vector=vec, fingerprint=fp)
             for (rec, fp), text, vec in zip(items, texts, vectors)
@@ -226,7 +233,8 @@ class Memory:
         text = vector = None
         if "content" in changed or "event_time" in changed:
             text = index_text(new, self._turns_before(new), self.index_config)
-            vector = self.embedder.embed([text])[0]
+            own = text if self.index_config.context_in_vectors else index_text(new, (), self.index_config.for_vectors())
+            vector = self.embedder.embed([own])[0]
         return self.store.save_version(
             new, op=Operation.UPDATE, reason=reason, changed_fields=changed, index_text=text, vector=vector
         )

@@ -96,7 +96,7 @@ def _prewarm(mem: Memory, embedder: CachedEmbedder, haystack: Haystack, sessions
         pairs = records_from_messages(
             normalize_messages(s.messages), user_id=haystack.id, agent_id=None, session_id=s.id, timestamp=s.date, metadata={}
         )
-        texts.extend(mem.index_texts([rec for rec, _ in pairs]))
+        texts.extend(mem.vector_texts([rec for rec, _ in pairs]))
     embedder.embed(texts)
 
 

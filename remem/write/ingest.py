@@ -94,6 +94,11 @@ class IndexConfig:
 
     dates: bool = False  # "[8 May 2023]" prefix (measured: no gain on LoCoMo, so off)
     previous_turns: int = 1  # earlier turns of the same session, so a reply carries its question
+    context_in_vectors: bool = False  # measured: @1 0.339 vs 0.276, @10 0.746 vs 0.744 on LoCoMo
+
+    def for_vectors(self) -> "IndexConfig":
+        """The configuration of the text that is embedded."""
+        return self if self.context_in_vectors else IndexConfig(dates=self.dates, previous_turns=0)
 
 
 def index_text(record: MemoryRecord, previous: Sequence[MemoryRecord] = (), config: IndexConfig = IndexConfig()) -> str:
