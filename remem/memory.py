@@ -25,10 +25,12 @@ MAX_LIMIT = 10_000
 UPDATABLE = {"content", "metadata", "importance", "keywords", "tags", "context", "event_time", "valid_from", "valid_to"}
 
 
-def default_path() -> Path:
-    """``$REMEM_PATH``, else ``memory.db`` in the user's data directory."""
-    if os.environ.get("REMEM_PATH"):
-        return Path(os.environ["REMEM_PATH"]).expanduser()
+def default_path() -> str | Path:
+    """``$REMEM_PATH`` (a file, ``sqlite:PATH`` or a ``postgresql://`` URL), else ``memory.db``
+    in the user's data directory."""
+    env = os.environ.get("REMEM_PATH")
+    if env:
+        return env if "://" in env or env.startswith("sqlite:") else Path(env).expanduser()
     from platformdirs import user_data_dir
 
     return Path(user_data_dir("remem", appauthor=False)) / "memory.db"

@@ -157,3 +157,14 @@ def test_tenants_count_and_time_options(db: str) -> None:
     assert [h["memory"]["content"] for h in past] == ["Alice lives in Porto"]
     code, output = cli("context", "where does alice live", "--path", db, "-u", "alice", "--as-of", "2022-01-01")
     assert code == 0 and "Alice lives in Porto" in output
+
+
+def test_remem_path_may_be_a_url(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from remem.memory import default_path
+
+    monkeypatch.setenv("REMEM_PATH", "postgresql://u@127.0.0.1:5432/db")
+    assert default_path() == "postgresql://u@127.0.0.1:5432/db"
+    monkeypatch.setenv("REMEM_PATH", f"sqlite:{tmp_path}/x.db")
+    assert default_path() == f"sqlite:{tmp_path}/x.db"
+    monkeypatch.setenv("REMEM_PATH", "~/m.db")
+    assert default_path() == Path("~/m.db").expanduser()
