@@ -145,7 +145,8 @@ def run_haystacks(
                         for mode in modes:
                             with _mode_config(mem, mode):
                                 t0 = time.perf_counter()
-                                hits = mem.search(q.question, user_id=hay.id, limit=search_limit, **mode.search_kwargs)
+                                kwargs = {"now": q.date, **mode.search_kwargs}  # relative times resolve at the question's date
+                                hits = mem.search(q.question, user_id=hay.id, limit=search_limit, **kwargs)
                                 ms = (time.perf_counter() - t0) * 1000
                             stats.latencies_ms[mode.name].append(ms)
                             ranked = [str(h.memory.metadata.get("unit_id", h.memory.id)) for h in hits]
