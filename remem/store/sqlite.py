@@ -504,7 +504,12 @@ class SQLiteStore:
             marks = ",".join("?" * len(chunk))
             alive.update(
                 r["rowid"]
-                for r in self._select(f"SELECT m.rowid AS rowid FROM memories m WHERE {where} AND m.rowid IN ({marks})", (*params, *chunk))
+                # NOT INDEXED: look the few candidate rows up by rowid instead of letting the
+                # planner walk the user's whole (tenant, user_id) index range
+                for r in self._select(
+                    f"SELECT m.rowid AS rowid FROM memories m NOT INDEXED WHERE m.rowid IN ({marks}) AND {where}",
+                    (*chunk, *params),
+                )
             )
         return alive
 
