@@ -20,7 +20,6 @@ from __future__ import annotations
 import base64
 import json
 import logging
-import threading
 import time
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -454,10 +453,6 @@ class PostgresStore:
             (self.tenant, memory_id, memory_id),
         )
         return [Link(**r) for r in rows]
-
-    def find_by_metadata(self, key: str, value: Any, query: Query) -> list[MemoryRecord]:
-        q = Query(**{**query.__dict__, "filters": {**(query.filters or {}), f"metadata.{key}": value}})
-        return self.list(q, limit=10_000, newest_first=False)
 
     def tenants(self) -> list[str]:
         """Every tenant with memories, history, links or API keys here (for migration and admin)."""

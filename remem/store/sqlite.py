@@ -390,10 +390,6 @@ class SQLiteStore:
         )
         return [Link(**r) for r in rows]
 
-    def find_by_metadata(self, key: str, value: Any, query: Query) -> list[MemoryRecord]:
-        q = Query(**{**query.__dict__, "filters": {**(query.filters or {}), f"metadata.{key}": value}})
-        return self.list(q, limit=10_000, newest_first=False)
-
     # -- search ----------------------------------------------------------------------
     def text_search(self, text: str, query: Query, limit: int) -> list[tuple[str, float]]:
         """BM25 over the indexed text (FTS5), best first; scores are positive.

@@ -15,8 +15,9 @@ MAX_SOURCES = 1000
 
 def user_profile(memory: Any, user_id: str) -> MemoryRecord | None:
     """The user's profile memory, if one was written."""
-    found = memory.store.find_by_metadata("remem_role", PROFILE_ROLE, Query(user_id=user_id, kinds=[Kind.PROFILE]))
-    return found[-1] if found else None
+    q = Query(user_id=user_id, kinds=[Kind.PROFILE], filters={"metadata.remem_role": PROFILE_ROLE})
+    found = memory.store.list(q, limit=1, newest_first=True)
+    return found[0] if found else None
 
 
 def _line(rec: MemoryRecord, *, ended: bool) -> str:
