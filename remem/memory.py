@@ -15,6 +15,7 @@ from remem.models import HistoryEntry, Kind, MemoryRecord, Operation, SearchHit,
 from remem.read import SearchConfig, hybrid_search
 from remem.read.context import MIN_LINE_TOKENS, Context, expand_with_neighbors, pack
 from remem.store import DEFAULT_TENANT, Link, Query, Store, Write, open_store
+from remem.store.common import encode_vector
 from remem.write.keywords import extract_keywords
 from remem.write import IndexConfig, index_text, index_texts, normalize_messages, records_from_messages
 
@@ -413,7 +414,7 @@ class Memory:
         if missing:
             texts = [batch[i].get("index_text") or batch[i]["record"].get("content", "") for i in missing]
             for i, vec in zip(missing, self.embedder.embed(texts)):
-                batch[i] = {**batch[i], "vector": _b64(vec)}
+                batch[i] = {**batch[i], "vector": encode_vector(vec)}
         return self.store.import_items(batch)
 
     def import_file(self, file: str | Path | IO[str]) -> tuple[int, int]:
@@ -487,14 +488,6 @@ def _metadata(metadata: Any) -> dict[str, Any]:
     except (TypeError, ValueError) as exc:
         raise InvalidInputError(f"metadata must be JSON-serialisable: {exc}") from None
     return metadata
-
-
-def _b64(vector: Any) -> str:
-    import base64
-
-    import numpy as np
-
-    return base64.b64encode(np.asarray(vector, dtype=np.float32).tobytes()).decode()
 
 
 class _open:

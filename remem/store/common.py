@@ -29,6 +29,16 @@ class ParsedItem:
     fingerprint: str | None
 
 
+def encode_vector(vector: Any) -> str | None:
+    """A vector as export text: base64 of its float32 bytes (the inverse of the parsing below)."""
+    if vector is None:
+        return None
+    if isinstance(vector, (bytes, memoryview)):
+        return base64.b64encode(bytes(vector)).decode()
+    array = vector.to_numpy() if hasattr(vector, "to_numpy") else vector
+    return base64.b64encode(np.asarray(array, dtype=np.float32).tobytes()).decode()
+
+
 def parse_export_item(item: Any, *, dim: int | None = None) -> ParsedItem:
     """Parse and check one item made by ``Store.export``; raise InvalidInputError, write nothing.
 

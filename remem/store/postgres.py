@@ -17,7 +17,6 @@ scoped by ``tenant = %s``; every write is one transaction.
 
 from __future__ import annotations
 
-import base64
 import json
 import logging
 import time
@@ -33,7 +32,7 @@ import numpy as np
 from remem.errors import EmbeddingMismatchError, InvalidInputError, NotFoundError, RememError, StoreError
 from remem.models import HistoryEntry, MemoryRecord, Operation
 from remem.store.base import DEFAULT_TENANT, SCHEMA_VERSION, Link, Query, Write
-from remem.store.common import ParsedItem, parse_export_items
+from remem.store.common import ParsedItem, encode_vector, parse_export_items
 from remem.store.filters import Condition, TIME_COLUMNS, format_time, parse_filters
 from remem.store.text import keywords, words
 
@@ -656,7 +655,7 @@ class PostgresStore:
                     "record": record.model_dump(mode="json"),
                     "index_text": text,
                     "fingerprint": fingerprint,
-                    "vector": _b64(vec),
+                    "vector": encode_vector(vec),
                     "history": [h.model_dump(mode="json") for h in history.get(record.id, [])],
                     "links": links.get(record.id, []),
                 }
@@ -794,8 +793,3 @@ def _history_entry(r: dict[str, Any]) -> HistoryEntry:
     )
 
 
-def _b64(vec: Any) -> str | None:
-    if vec is None:
-        return None
-    array = vec.to_numpy() if hasattr(vec, "to_numpy") else vec
-    return base64.b64encode(np.asarray(array, dtype=np.float32).tobytes()).decode()

@@ -6,7 +6,6 @@ index row and its vector, so a crash at any point leaves the file consistent.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 import logging
@@ -22,7 +21,7 @@ import numpy as np
 from remem.errors import EmbeddingMismatchError, InvalidInputError, NotFoundError, StoreError
 from remem.models import HistoryEntry, MemoryRecord, Operation, parse_time
 from remem.store.base import DEFAULT_TENANT, SCHEMA_VERSION, Link, Query, Write
-from remem.store.common import ParsedItem, parse_export_items
+from remem.store.common import ParsedItem, encode_vector, parse_export_items
 from remem.store.filters import Condition, format_time, parse_filters, read_time
 from remem.store.text import fts_query
 from remem.store.vector_index import VectorIndex
@@ -620,7 +619,7 @@ class SQLiteStore:
                     "record": record.model_dump(mode="json"),
                     "index_text": text,
                     "fingerprint": fingerprint,
-                    "vector": base64.b64encode(vec).decode() if vec is not None else None,
+                    "vector": encode_vector(vec),
                     "history": [h.model_dump(mode="json") for h in self.history(record.id)],
                     "links": [link.__dict__ for link in self.links(record.id) if link.src == record.id],
                 }
