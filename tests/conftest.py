@@ -14,6 +14,20 @@ from remem.embed import default_embedder
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+# `bash scripts/test.sh --fast` (REMEM_TEST_FAST=1): no services, their tests skipped with the reason.
+FAST = os.environ.get("REMEM_TEST_FAST", "").strip().lower() in ("1", "true", "yes")
+SERVICES = {"postgres": "PostgreSQL", "llm": "the llama.cpp LLM server", "browser": "Chromium"}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not FAST:
+        return
+    for item in items:
+        for marker, service in SERVICES.items():
+            if item.get_closest_marker(marker) is not None:
+                item.add_marker(pytest.mark.skip(reason=f"--fast: needs {service}; `bash scripts/test.sh` runs it"))
+                break
+
 
 @pytest.fixture(scope="session")
 def embedder():

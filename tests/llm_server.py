@@ -37,6 +37,7 @@ import pytest
 
 LLAMA_MODEL_ALIAS = "smollm2-135m"
 MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+REPO = Path(__file__).resolve().parent.parent
 START_TIMEOUT_S = float(os.environ.get("REMEM_TEST_LLAMA_START_S", "180"))
 
 
@@ -103,6 +104,16 @@ def _wait_ready(url: str, proc: subprocess.Popen[bytes], log_path: Path, timeout
     raise RuntimeError(f"llama_cpp.server not ready after {timeout_s:g}s:\n{log_path.read_text()[-3000:]}")
 
 
+def llama_lib_dir() -> Path | None:
+    """The prebuilt llama.cpp libraries scripts/install_llm.sh prepared (None if not ready)."""
+    spec = importlib.util.spec_from_file_location("llama_libs", REPO / "scripts" / "llama_libs.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    folder = module.lib_dir()
+    return folder if module.is_ready(folder) else None
+
+
 def start_llama_server(model_path: Path, port: int | None = None, log_path: Path | None = None) -> LlamaServer:
     """Launch ``python -m llama_cpp.server`` on 127.0.0.1 and wait until /v1/models answers."""
     port = port or free_port()
@@ -116,8 +127,13 @@ def start_llama_server(model_path: Path, port: int | None = None, log_path: Path
         "--n_ctx", "4096",
         "--n_threads", str(max(1, min(4, os.cpu_count() or 1))),
     ]  # fmt: skip
+    env = dict(os.environ)
+    libs = llama_lib_dir()
+    if libs is not None:
+        env["LLAMA_CPP_LIB_PATH"] = str(libs)
     with open(log_path, "wb") as log:
-        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env)
+    _record_pid(proc.pid)
     base_url = f"http://127.0.0.1:{port}/v1"
     try:
         _wait_ready(base_url, proc, log_path, START_TIMEOUT_S)
@@ -125,6 +141,14 @@ def start_llama_server(model_path: Path, port: int | None = None, log_path: Path
         stop_process(proc)
         raise
     return LlamaServer(base_url=base_url, model=LLAMA_MODEL_ALIAS, log_path=log_path, process=proc)
+
+
+def _record_pid(pid: int) -> None:
+    """Tell scripts/test.sh (through $REMEM_TEST_RUN_DIR) which process to stop if pytest dies."""
+    run_dir = os.environ.get("REMEM_TEST_RUN_DIR")
+    if run_dir:
+        with open(Path(run_dir) / "pids", "a") as f:
+            f.write(f"{pid}\n")
 
 
 def stop_process(proc: subprocess.Popen[bytes]) -> None:
@@ -142,6 +166,8 @@ def llama_server() -> Iterator[LlamaServer]:
     """A running llama-cpp-python server with SmolLM2-135M (skips/fails if not installed)."""
     if importlib.util.find_spec("llama_cpp") is None:
         skip_or_fail("llama-cpp-python is not installed")
+    if llama_lib_dir() is None:
+        skip_or_fail("the prebuilt llama.cpp libraries are not prepared")
     for mod in ("uvicorn", "fastapi", "sse_starlette", "starlette_context", "pydantic_settings"):
         if importlib.util.find_spec(mod) is None:
             skip_or_fail(f"llama-cpp-python[server] extra is missing ({mod})")
