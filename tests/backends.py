@@ -33,14 +33,16 @@ def _server_url() -> tuple[str | None, str]:
     url = os.environ.get("REMEM_TEST_PG_URL")
     if url:
         return url, ""
+    pg = ["bash", str(REPO / "scripts" / "pg.sh")]
     try:
-        done = subprocess.run(
-            ["bash", str(REPO / "scripts" / "pg.sh"), "start"], capture_output=True, text=True, timeout=180
-        )
+        was_running = subprocess.run([*pg, "status"], capture_output=True, timeout=30).returncode == 0
+        done = subprocess.run([*pg, "start"], capture_output=True, text=True, timeout=180)
     except (OSError, subprocess.TimeoutExpired) as exc:
         return None, f"scripts/pg.sh start failed: {exc}"
     if done.returncode != 0:
         return None, f"scripts/pg.sh start failed: {(done.stderr or done.stdout).strip()[-500:]}"
+    if not was_running:  # this session started it: stop it when the session ends
+        atexit.register(subprocess.run, [*pg, "stop"], capture_output=True, timeout=60)
     return done.stdout.strip().splitlines()[-1], ""
 
 
