@@ -271,16 +271,23 @@ class Memory:
         mode: str | None = None,
         now: Any = None,
         as_of: Any = None,
+        threshold: float | None = None,
     ) -> list[SearchHit]:
         """Hybrid (dense + BM25) search, best first. ``hit.explanation`` says why.
 
+        ``hit.score`` is the ranker's estimate of the probability that the memory is
+        relevant (0-1, comparable across queries and stores); ``threshold`` drops hits
+        scoring below it, so "nothing relevant" comes back as an empty list.
         ``now`` is the reference time for relative expressions in the query ("last
         week") and for memory strength (default: the current time). Only facts valid at
         ``as_of`` (default: ``now``) are returned; invalidated ones stay in history.
         """
         check_content(query)
+        if threshold is not None and (isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0 <= threshold <= 1):
+            raise InvalidInputError("threshold must be a number between 0 and 1")
         q, when = self._read_query(user_id, agent_id, session_id, kind, filters, time_range, now, as_of)
-        return hybrid_search(self.store, self.embedder, query, q, _limit(limit), self.search_config, mode, when)
+        hits = hybrid_search(self.store, self.embedder, query, q, _limit(limit), self.search_config, mode, when)
+        return hits if threshold is None else [h for h in hits if h.score >= threshold]
 
     def context(
         self,

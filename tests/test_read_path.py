@@ -39,7 +39,7 @@ def test_invalidated_facts_are_hidden_now_but_visible_as_of_the_past(mem: Memory
 def test_session_granularity_lifts_turns_of_the_matching_session(mem: Memory) -> None:
     mem.add(["We adopted a puppy named Biscuit", "Biscuit loves the beach", "The vet said Biscuit is healthy"], user_id="u", session_id="dog")
     mem.add(["My sister called about the wedding", "The weather was nice"], user_id="u", session_id="misc")
-    on = Memory(store=mem.store, embedder=mem.embedder, search_config=SearchConfig(session_weight=2.0), llm=None)
+    on = Memory(store=mem.store, embedder=mem.embedder, search_config=SearchConfig(fusion="score", session_weight=2.0), llm=None)
     hits = on.search("Biscuit the puppy", user_id="u", limit=5)
     assert [h.memory.session_id for h in hits[:3]] == ["dog"] * 3
     assert hits[0].explanation["session"] == 1.0

@@ -1,4 +1,4 @@
-"""``remem eval``: run LoCoMo / LongMemEval from the command line (mounted by ``remem.cli.main``)."""
+"""``remem eval``: run LoCoMo / LongMemEval / MADial-Bench from the command line (mounted by ``remem.cli.main``)."""
 
 from __future__ import annotations
 
@@ -10,10 +10,11 @@ import typer
 
 from remem.errors import InvalidInputError, LLMNotConfiguredError
 
-eval_app = typer.Typer(help="Benchmark remem's retrieval (and, with an LLM, QA) on LoCoMo and LongMemEval.", no_args_is_help=True)
+eval_app = typer.Typer(help="Benchmark remem's retrieval (and, with an LLM, QA) on LoCoMo, LongMemEval and MADial-Bench.", no_args_is_help=True)
 
 LOCOMO_DATA = Path("data/locomo/locomo10.json")
 LME_DATA = Path("data/longmemeval/longmemeval_s_dev.json")
+MADIAL_DATA = Path("data/madial/madial_en.json")
 
 
 def default_data(relative: Path) -> Path | None:
@@ -143,6 +144,38 @@ def longmemeval(
         protocols=_split(protocols) or [],
         qa=qa,
         qa_k=qa_k,
+        cache_dir=cache_dir,
+        use_cache=not no_cache,
+        progress=not quiet,
+    )
+
+
+@eval_app.command("madial")
+def madial(
+    data: Optional[Path] = DataOpt,
+    out: Optional[Path] = OutOpt,
+    mode: str = ModeOpt,
+    compare: Optional[str] = CompareOpt,
+    limit: Optional[int] = typer.Option(None, "--limit", min=1, help="First N questions."),
+    sample: Optional[int] = SampleOpt,
+    seed: int = SeedOpt,
+    query: str = typer.Option("dialogue", "--query", help="dialogue (the whole dialogue context) or last_user (the last user message)."),
+    cache_dir: Optional[Path] = CacheDirOpt,
+    no_cache: bool = NoCacheOpt,
+    quiet: bool = QuietOpt,
+) -> None:
+    """MADial-Bench: evidence recall@k, all-evidence@k and primary-evidence recall@k over memories, per category."""
+    from remem.eval.runner import run_madial
+
+    _run(
+        run_madial,
+        data_path=_data(data, MADIAL_DATA),
+        out_dir=_out(out, "madial"),
+        modes=_modes(mode, compare),
+        limit=limit,
+        sample=sample,
+        seed=seed,
+        query=query,
         cache_dir=cache_dir,
         use_cache=not no_cache,
         progress=not quiet,

@@ -240,3 +240,97 @@ def protocol_sessions(haystack: Haystack, protocol: str) -> list[Session]:
         return haystack.sessions
     kept = [Session(s.id, s.date, [m for m in s.messages if m["role"] == "user"]) for s in haystack.sessions]
     return [s for s in kept if s.messages]
+
+
+# --------------------------------------------------------------------------- MADial-Bench
+
+MADIAL_CATEGORIES = ("Activity", "Emotional", "Others", "Preferences")
+MADIAL_QUERIES = ("dialogue", "last_user")
+
+
+def parse_madial_date(text: str) -> datetime | None:
+    """``"2022-01-01"`` (or a full ISO timestamp) -> aware UTC datetime (None if unparsable)."""
+    try:
+        value = datetime.fromisoformat(str(text).strip())
+    except ValueError:
+        return None
+    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+def load_madial(path: str | Path, query: str = "dialogue") -> list[Haystack]:
+    """One haystack per conversation (one user's archive of dated episodic memories).
+
+    Each session holds one memory (one turn); its message carries ``unit_id`` (the
+    turn id, e.g. ``M105``), ``session`` and the data's ``scene`` / ``emotion`` tags.
+    Gold: ``gold["turn"]`` = ``evidence`` (graded candidates, primary first),
+    ``gold["primary"]`` = ``[evidence_primary]``.
+
+    ``query``: ``"dialogue"`` searches with ``question`` (the whole dialogue so far,
+    ``Speaker: text`` lines), ``"last_user"`` with ``query_last_user`` (the last user
+    message alone); the other text stays in ``extra``.
+
+    The data gives no date for the dialogues, so ``Question.date`` (the ``now``
+    relative time expressions resolve at) is the latest memory date of the archive:
+    the dialogue takes place after every memory it may recall.
+    """
+    if query not in MADIAL_QUERIES:
+        raise InvalidInputError(f"unknown MADial query {query!r}; use one of {list(MADIAL_QUERIES)}")
+    data = read_json(path)
+    convs = data.get("conversations") if isinstance(data, dict) else None
+    if not isinstance(convs, list):
+        raise InvalidInputError(f"{path}: expected a JSON object with a 'conversations' list")
+    out = []
+    for n, conv in enumerate(convs):
+        try:
+            cid = str(conv.get("id") or f"madial-{n}")
+            raw_sessions = conv["sessions"]
+        except (KeyError, TypeError, AttributeError):
+            raise InvalidInputError(f"{path}: conversation {n} has no 'sessions' list") from None
+        sessions = []
+        for s_n, sess in enumerate(raw_sessions):
+            sess_id = str(sess.get("id") or f"S{s_n}")
+            msgs = []
+            for t_n, turn in enumerate(sess.get("turns") or []):
+                content = str(turn.get("text") or "").strip()
+                if not content:
+                    continue
+                unit = str(turn.get("id") or f"{sess_id}_{t_n + 1}")
+                meta: dict[str, Any] = {"unit_id": unit, "session": sess_id}
+                for key in ("scene", "emotion"):
+                    if turn.get(key):
+                        meta[key] = turn[key]
+                msg = {"role": "user", "content": content, "id": unit, "metadata": meta}
+                if turn.get("speaker"):
+                    msg["name"] = str(turn["speaker"])
+                msgs.append(msg)
+            if msgs:
+                sessions.append(Session(id=sess_id, date=parse_madial_date(sess.get("date", "")), messages=msgs))
+        last = max((s.date for s in sessions if s.date), default=None)
+        questions = []
+        for i, qa in enumerate(conv.get("questions") or []):
+            dialogue = str(qa.get("question") or "")
+            last_user = str(qa.get("query_last_user") or "")
+            text = dialogue if query == "dialogue" else (last_user or dialogue.rsplit("\n", 1)[-1].split(": ", 1)[-1])
+            gold = [str(e) for e in dict.fromkeys(qa.get("evidence") or [])]
+            primary = qa.get("evidence_primary")
+            primary_ids = [str(p) for p in (primary if isinstance(primary, list) else [primary]) if p]
+            questions.append(
+                Question(
+                    id=str(qa.get("id") or f"{cid}/q{i}"),
+                    question=text,
+                    group=str(qa.get("category") or "unknown"),
+                    answer=str(qa.get("answer", "")),
+                    gold={"turn": gold, "primary": primary_ids},
+                    date=last,
+                    extra={
+                        "query": query,
+                        "dialogue": dialogue,
+                        "query_last_user": last_user,
+                        "answer_all": qa.get("answer_all") or [],
+                        "evidence_sessions": qa.get("evidence_sessions") or [],
+                        "test_turn_index": qa.get("test_turn_index"),
+                    },
+                )
+            )
+        out.append(Haystack(id=cid, sessions=sessions, questions=questions))
+    return out

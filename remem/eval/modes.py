@@ -14,6 +14,7 @@ from typing import Any
 
 from remem.errors import InvalidInputError
 from remem.read import SearchConfig
+from remem.read.search import LEGACY
 
 
 @dataclass(frozen=True)
@@ -50,12 +51,14 @@ register_mode("bm25", mode="bm25", config=_PLAIN)
 register_mode("dense", mode="dense", config=_PLAIN)
 # Plain RRF of the two (the first hybrid remem shipped).
 register_mode("hybrid-rrf", mode="hybrid", config=_PLAIN)
-# The default read path, then one stage switched off (or on) at a time: the ablation.
+# The default before the fitted ranker: min-max score fusion, BM25 x2, session bonus (tuned on LoCoMo).
+register_mode("legacy", mode="hybrid", config=LEGACY)
+# The default read path (fitted ranker), then one group of features left out at a time: the ablation.
 register_mode("hybrid", mode="hybrid")
-register_mode("no-session", mode="hybrid", config=dataclasses.replace(SearchConfig(), session_weight=0.0))
+register_mode("no-session", mode="hybrid", config=dataclasses.replace(SearchConfig(), drop_features=("sess_cos", "sess_lex")))
+register_mode("no-context", mode="hybrid", config=dataclasses.replace(SearchConfig(), drop_features=("lex_ctx",)))
 register_mode("no-time", mode="hybrid", config=dataclasses.replace(SearchConfig(), time_weight=0.0))
-register_mode("equal-weights", mode="hybrid", config=dataclasses.replace(SearchConfig(), bm25_weight=1.0))
-register_mode("rrf", mode="hybrid", config=dataclasses.replace(SearchConfig(), fusion="rrf"))
+register_mode("no-supersede", mode="hybrid", config=dataclasses.replace(SearchConfig(), drop_features=("superseded",)))
 register_mode("strength", mode="hybrid", config=dataclasses.replace(SearchConfig(), strength_weight=0.2))
 register_mode("mmr", mode="hybrid", config=dataclasses.replace(SearchConfig(), mmr_lambda=0.7))
 

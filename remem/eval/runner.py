@@ -1,4 +1,4 @@
-"""``run_locomo`` and ``run_longmemeval``: the two benchmarks, end to end."""
+"""``run_locomo``, ``run_longmemeval`` and ``run_madial``: the benchmarks, end to end."""
 
 from __future__ import annotations
 
@@ -20,14 +20,18 @@ from remem.eval.datasets import (
     LME_PROTOCOLS,
     LOCOMO_CATEGORIES,
     LOCOMO_SCORED,
+    MADIAL_CATEGORIES,
+    MADIAL_QUERIES,
     Haystack,
     Question,
     load_locomo,
     load_longmemeval,
+    load_madial,
     protocol_sessions,
 )
 from remem.eval.harness import MemoryFactory, Retrieval, Variant, make_embedder, run_haystacks
 from remem.eval.metrics import LME_KS, LME_REPORT_KS, LOCOMO_KS, lme_metrics, locomo_metrics, percentile, sessions_by_best_turn
+from remem.eval.metrics import recall_at_k
 from remem.eval.modes import EvalMode, resolve_modes
 from remem.eval.report import EvalReport, Table, summarize
 
@@ -465,3 +469,141 @@ def _lme_table(summary: list[dict[str, Any]], protocol: str, modes: list[EvalMod
         body.append(line)
     title = "LongMemEval-S retrieval, official protocol (user turns)" if protocol == "official" else "LongMemEval-S retrieval, full mode (both roles)"
     return Table(title, cols, body)
+
+
+# --------------------------------------------------------------------------- MADial-Bench
+
+MADIAL_KS = LOCOMO_KS
+
+
+def madial_metrics(ranked: Sequence[str], gold: Sequence[str], primary: Sequence[str], ks: Sequence[int] = MADIAL_KS) -> dict[str, float | None]:
+    """LoCoMo's ``recall@k`` / ``all@k`` over the evidence, plus ``primary@k``: recall of ``evidence_primary``."""
+    out = locomo_metrics(ranked, gold, ks)
+    for k in ks:
+        out[f"primary@{k}"] = recall_at_k(ranked, primary, k)
+    return out
+
+
+def run_madial(
+    data_path: str | Path,
+    *,
+    out_dir: str | Path | None,
+    modes: Sequence[str | EvalMode] | str = ("hybrid",),
+    limit: int | None = None,
+    sample: int | None = None,
+    seed: int = 0,
+    query: str = "dialogue",
+    cache_dir: str | Path | None = None,
+    use_cache: bool = True,
+    memory_factory: MemoryFactory | None = None,
+    embedder: Embedder | None = None,
+    progress: bool = True,
+) -> EvalReport:
+    """MADial-Bench memory recall: evidence recall@k / all-evidence@k / primary@k over memories, per category.
+
+    Every memory of a user's archive goes into one fresh store (one user scope);
+    each test dialogue is searched with ``query`` = ``"dialogue"`` (the whole
+    dialogue context, the benchmark's protocol) or ``"last_user"`` (the last user
+    message alone).  ``limit``: first N questions (in file order, conversation by
+    conversation); ``sample``: N random questions (``seed``) among those left.
+    """
+    data = Path(data_path)
+    modes_ = resolve_modes(modes)
+    if query not in MADIAL_QUERIES:
+        raise InvalidInputError(f"unknown MADial query {query!r}; use one of {list(MADIAL_QUERIES)}")
+    if limit is not None and limit < 1:
+        raise InvalidInputError("--limit must be a positive number")
+    haystacks = load_madial(data, query=query)
+    pool = [q for h in haystacks for q in h.questions][:limit]
+    chosen = _sample(pool, sample, seed)
+    kept = {q.id for q in pool} if chosen is None else chosen
+    total = len(kept)
+    emb = make_embedder(cache_dir, use_cache, embedder)
+    advance, done = _progress(progress, total, "madial")
+    try:
+        found, stats = run_haystacks(
+            haystacks,
+            [Variant("memories", lambda h: h.sessions)],
+            modes_,
+            embedder=emb,
+            memory_factory=memory_factory,
+            search_limit=max(MADIAL_KS),
+            keep=lambda q: q.id in kept,
+            advance=advance,
+        )
+    finally:
+        done()
+    entries = []
+    for r in found:
+        q = r.question
+        entries.append(
+            {
+                "id": q.id,
+                "question": q.question,
+                "category": q.group,
+                "mode": r.mode,
+                "answer": q.answer,
+                "gold": q.gold["turn"],
+                "gold_primary": q.gold["primary"],
+                "retrieved": r.ranked,
+                "metrics": madial_metrics(r.ranked, q.gold["turn"], q.gold["primary"]),
+                "latency_ms": round(r.latency_ms, 3),
+            }
+        )
+    summary = summarize(entries, "category")
+    groups = sorted({q.group for h in haystacks for q in h.questions})
+    labels = {g: g for g in groups}
+    unmatched = sorted({g for r in found for key in ("turn", "primary") for g in r.question.gold[key] if g not in r.session_of})
+    no_gold = sorted({r.question.id for r in found if not r.question.gold["turn"]})
+    odd = [g for g in groups if g not in MADIAL_CATEGORIES]
+    searched = [r.question for r in found if r.mode == modes_[0].name]
+    lengths = [len(q.question) for q in searched]
+    stores = [h for h in haystacks if any(q.id in kept for q in h.questions)]
+    notes = [
+        "One fresh store and user scope per conversation (one user's archive); every memory is one session of one turn, "
+        f"added with its date as timestamp and indexed as Memory.add indexes it (IndexConfig: {mem_index_note()}); "
+        f"memories per archive: {', '.join(f'{h.id} {h.turns()}' for h in stores) or 'none'}.",
+        f"Query: {'the whole dialogue context (question)' if query == 'dialogue' else 'the last user message alone (query_last_user)'}"
+        + (f", {sum(lengths) / len(lengths):.0f} characters on average, {max(lengths)} at most" if lengths else "")
+        + "; the data gives no dialogue date, so relative times resolve at the archive's latest memory date "
+        "(a dialogue's 'yesterday' / 'today' then scopes to the archive's last days: compare the no-time mode).",
+        "Evidence = the graded relevant memories (primary first): recall@k is the share of them in the top k, all@k whether "
+        "all are; primary@k is recall of evidence_primary alone.",
+        f"{len(unmatched)} evidence id(s) name no memory in the data and count as misses: {', '.join(unmatched) or 'none'}; "
+        f"{len(no_gold)} question(s) without evidence are left out of the means: {', '.join(no_gold) or 'none'}."
+        + (f" Categories outside {list(MADIAL_CATEGORIES)}: {odd}." if odd else ""),
+    ]
+    tables = [
+        _madial_table(summary, modes_, "recall", "MADial-Bench evidence recall@k (memories)", "share of a question's evidence memories in the top k"),
+        _madial_table(summary, modes_, "all", "MADial-Bench all-evidence@k (memories)", "questions with every evidence memory in the top k"),
+        _madial_table(summary, modes_, "primary", "MADial-Bench primary-evidence recall@k (memories)", "questions whose evidence_primary memory is in the top k"),
+    ]
+    config = _config(
+        "madial",
+        data,
+        modes_,
+        emb,
+        max(MADIAL_KS),
+        {"limit": limit, "sample": sample, "seed": seed, "questions": total},
+        {
+            "query": query,
+            "plot": {
+                "labels": labels,
+                "curves": [
+                    {"file": "recall_at_k.png", "title": "MADial-Bench evidence recall@k", "prefix": "recall@", "ks": list(MADIAL_KS), "index": {}},
+                    {"file": "primary_at_k.png", "title": "MADial-Bench primary-evidence recall@k", "prefix": "primary@", "ks": list(MADIAL_KS), "index": {}},
+                ],
+            },
+        },
+    )
+    report = EvalReport("madial", _out_dir(out_dir), config, _timings(stats, emb), summary, entries, tables, [], notes)
+    report.write()
+    return report
+
+
+def _madial_table(summary: list[dict[str, Any]], modes: list[EvalMode], metric: str, title: str, note: str) -> Table:
+    order = {m.name: i for i, m in enumerate(modes)}
+    rows = sorted(summary, key=lambda r: (r["group"] != "all", r["group"], order.get(r["mode"], 99)))
+    cols = ["category", "mode", "n"] + [f"@{k}" for k in MADIAL_KS]
+    body = [[r["group"], r["mode"], r["n"]] + [r["metrics"].get(f"{metric}@{k}") for k in MADIAL_KS] for r in rows]
+    return Table(title, cols, body, note)

@@ -1,17 +1,20 @@
-"""The read path: candidates from several retrievers, fused, re-weighted, resolved to records.
+"""The read path: candidates from several retrievers, scored by a fitted model, resolved to records.
 
-Stages (each can be switched off in :class:`SearchConfig`, and the eval harness
-measures each one's marginal contribution):
+Default (``fusion="fitted"``):
 
-1. **Retrieve**: dense cosine and BM25 candidates for the query.
-2. **Time-aware**: when the query names a time ("last weekend", "in May"), the same
-   retrievers run again restricted to that range and join the fusion as extra lists.
-3. **Fuse**: calibrated score fusion (min-max per list, weighted sum) or RRF.
-4. **Multi-granularity**: a session's score (its best turns across lists) is added to
-   each of its turns, so evidence spread over one session rises together (MemGAS).
-5. **Strength prior**: a forgetting-curve retention multiplies the score, bounded so it
-   re-orders near-ties but never hides a strong match.
-6. **Diversity**: optional MMR on word overlap, so near-duplicates don't fill the top k.
+1. **Retrieve** candidates: dense cosine and BM25 for the query; when the query names a time
+   ("last weekend", "yesterday"), the same retrievers again restricted to that range.
+2. **Features** per candidate on absolute scales (:mod:`remem.read.features`): cosine, the share
+   of the query's IDF mass in the memory's own words and, separately, in its context (the turn
+   before it), what the rest of its session covers (MemGAS), time-range match, speaker, and
+   whether a newer memory about the same thing supersedes it for a query about the present.
+3. **Score**: a logistic regression fitted on LoCoMo, LongMemEval and MADial-Bench
+   (:mod:`remem.read.ranker`) gives each candidate its probability of relevance; ``hit.score``
+   is that probability, comparable across queries and stores.
+4. Optional **strength prior** (forgetting curve) and **diversity** (MMR).
+
+``fusion="score"`` (min-max score fusion with BM25 ×2 and a session bonus: the default before
+the fitted ranker, kept for comparison) and ``fusion="rrf"`` remain available.
 """
 
 from __future__ import annotations
@@ -23,9 +26,18 @@ from typing import Any, Literal
 from remem.embed import Embedder
 from remem.errors import InvalidInputError
 from remem.models import MemoryRecord, SearchHit, utcnow
+from remem.read import features as feats
+from remem.read import ranker as ranker_params
 from remem.read.fusion import Ranked, explain, rrf, score_fusion
+from remem.read.lexical import query_terms, query_words
 from remem.read.strength import retention
 from remem.read.timeparse import TimeRange, parse_time_expressions
+
+try:
+    from remem.read.timeparse import query_tense
+except ImportError:  # pragma: no cover - transitional
+    def query_tense(query: str) -> str:
+        return "neutral"
 from remem.store import Query, Store
 from remem.store.text import keywords
 
@@ -38,7 +50,7 @@ class SearchConfig:
     """Knobs of the read path; every stage can be switched off."""
 
     mode: Mode = "hybrid"
-    fusion: Literal["rrf", "score"] = "score"
+    fusion: Literal["fitted", "rrf", "score"] = "fitted"
     rrf_k: int = 60
     dense_weight: float = 1.0
     bm25_weight: float = 2.0
@@ -47,6 +59,12 @@ class SearchConfig:
     session_weight: float = 2.0  # 0 = turn granularity only (measured best on LoCoMo: 1.5–3)
     strength_weight: float = 0.0  # 0 = no forgetting-curve prior
     mmr_lambda: float | None = None  # None = no diversity re-ranking; 1.0 = relevance only
+    ranker: str | None = None  # fitted parameters (a JSON file); None = the shipped ones
+    drop_features: tuple[str, ...] = ()  # fitted features left out (ablations)
+    long_query_words: int = 180  # a longer query (a whole dialogue) is embedded by its last words
+
+
+LEGACY = SearchConfig(fusion="score")  # the default before the fitted ranker (LoCoMo-tuned)
 
 
 def hybrid_search(
@@ -64,6 +82,8 @@ def hybrid_search(
     if mode not in MODES:
         raise InvalidInputError(f"unknown search mode {mode!r}; use one of {list(MODES)}")
     now = now or utcnow()
+    if config.fusion == "fitted":
+        return _fitted_search(store, embedder, text, query, limit, config, mode, now)
     depth = max(limit * 3, config.min_candidates)
     vector = embedder.embed([text])[0] if mode in ("hybrid", "dense") else None
 
@@ -108,6 +128,86 @@ def hybrid_search(
         SearchHit(memory=records[item], score=score, explanation={**meta, **why.get(item, {}), **_extra(item, records, session_bonus)})
         for item, score in ranked[:limit]
     ]
+
+
+def candidates(
+    store: Store, embedder: Embedder, text: str, query: Query, limit: int, config: SearchConfig, mode: str, now: datetime
+) -> tuple[list[feats.Candidate], dict[str, Ranked], list[TimeRange]]:
+    """Every candidate the retrievers return for ``text``, with its features (unscored)."""
+    depth = max(limit * 3, config.min_candidates)
+    qwords = query_words(text)
+    lexical_text = " ".join(qwords) or text
+    vector = embedder.embed([embedding_text(text, config.long_query_words)])[0] if mode in ("hybrid", "dense") else None
+    lists: dict[str, Ranked] = {}
+    weights: dict[str, float] = {}
+    _retrieve(store, lexical_text, vector, query, depth, mode, config, lists, weights, prefix="")
+    long_query = len(text.split()) > feats.LONG_QUERY_WORDS
+    # in a whole dialogue "yesterday" is about the dialogue, not a question about a time
+    ranges = [] if long_query else _time_ranges(text, query, now, config)
+    for i, span in enumerate(ranges):
+        scoped = replace(query, time_range=(span.start, span.end))
+        _retrieve(store, lexical_text, vector, scoped, depth, mode, config, lists, weights, prefix=f"time{i}_")
+    ids = list(dict.fromkeys(item for ranked in lists.values() for item, _ in ranked))
+    if not ids:
+        return [], lists, ranges
+    records = store.get_many(ids)
+    entries = store.index_entries([r.id for r in records])
+    n_docs, freqs = store.doc_freqs(qwords)
+    terms = query_terms(qwords, n_docs, freqs)
+    about_now = not ranges and not long_query and query_tense(text) == "present"
+    return feats.build(records, entries, vector, terms, ranges, set(qwords), about_now, long_query), lists, ranges
+
+
+def _fitted_search(
+    store: Store, embedder: Embedder, text: str, query: Query, limit: int, config: SearchConfig, mode: str, now: datetime
+) -> list[SearchHit]:
+    model = ranker_params.load(config.ranker)
+    cands, lists, ranges = candidates(store, embedder, text, query, limit, config, mode, now)
+    base = {c.record.id: model.score(c.values, config.drop_features) for c in cands}
+    if "superseded" not in config.drop_features:
+        # the newest memory about a thing inherits the relevance of what it supersedes
+        for c in cands:
+            if c.superseded_by:
+                unpenalised = model.score({**c.values, "superseded": 0.0}, config.drop_features)
+                base[c.superseded_by] = max(base[c.superseded_by], unpenalised)
+    scored: list[tuple[float, float, feats.Candidate]] = []
+    for c in cands:
+        score = base[c.record.id]
+        if config.strength_weight > 0:
+            score *= 1.0 - config.strength_weight + config.strength_weight * retention(c.record, now)
+        scored.append((score, c.values["cos"], c))
+    scored.sort(key=lambda t: (-t[0], -t[1], t[2].record.id))
+    ranked = [(c.record.id, score) for score, _, c in scored]
+    by_id = {c.record.id: c for _, _, c in scored}
+    if config.mmr_lambda is not None and config.mmr_lambda < 1.0:
+        ranked = _mmr(ranked, {i: c.record for i, c in by_id.items()}, config.mmr_lambda, limit)
+    why = explain(lists)
+    meta: dict[str, Any] = {"mode": mode, "fusion": "fitted"}
+    if ranges:
+        meta["time_ranges"] = [r.expression for r in ranges]
+    hits = []
+    for item, score in ranked[:limit]:
+        c = by_id[item]
+        explanation = {
+            **meta,
+            **why.get(item, {}),
+            "probability": round(score, 6),
+            "features": {k: round(v, 4) for k, v in c.values.items() if v},
+            "contributions": model.contributions(c.values),
+        }
+        if c.superseded_by:
+            explanation["superseded_by"] = c.superseded_by
+        hits.append(SearchHit(memory=c.record, score=score, explanation=explanation))
+    return hits
+
+
+def embedding_text(text: str, max_words: int) -> str:
+    """What to embed for a query: all of it, or the last ``max_words`` words of a long one
+    (a whole dialogue: the model sees 256 tokens, and the end is what matters next)."""
+    parts = text.split()
+    if len(parts) <= max_words:
+        return text
+    return " ".join(parts[-max_words:])
 
 
 def _retrieve(

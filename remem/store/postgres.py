@@ -31,7 +31,7 @@ import numpy as np
 
 from remem.errors import EmbeddingMismatchError, InvalidInputError, NotFoundError, RememError, StoreError
 from remem.models import HistoryEntry, MemoryRecord, Operation
-from remem.store.base import DEFAULT_TENANT, SCHEMA_VERSION, Link, Query, Write
+from remem.store.base import DEFAULT_TENANT, DOC_FREQ_CAP, SCHEMA_VERSION, Link, Query, Write
 from remem.store.common import ParsedItem, encode_vector, parse_export_items
 from remem.store.filters import Condition, TIME_COLUMNS, format_time, parse_filters
 from remem.store.text import keywords, words
@@ -502,6 +502,32 @@ class PostgresStore:
             (" or ".join(terms), " ".join(terms), *params, n, avgdl, limit),
         )
         return [(r["id"], float(r["score"])) for r in rows]
+
+    def index_entries(self, ids: list[str]) -> dict[str, tuple[str, np.ndarray | None]]:
+        if not ids:
+            return {}
+        rows = self._select(
+            "SELECT id, index_text, embedding FROM memories WHERE tenant = %s AND id = ANY(%s)", (self.tenant, list(ids))
+        )
+        out: dict[str, tuple[str, np.ndarray | None]] = {}
+        for r in rows:
+            vec = r["embedding"]
+            if vec is not None:
+                vec = np.asarray(vec.to_numpy() if hasattr(vec, "to_numpy") else vec, dtype=np.float32)
+            out[r["id"]] = (r["index_text"] or "", vec)
+        return out
+
+    def doc_freqs(self, words: list[str]) -> tuple[int, dict[str, int]]:
+        n_docs, _ = self._corpus()
+        freqs: dict[str, int] = {}
+        for w in words:
+            rows = self._select(
+                "SELECT count(*) AS n FROM (SELECT 1 FROM memories m WHERE m.tenant = %s "
+                "AND m.tsv @@ plainto_tsquery('english', %s) LIMIT %s) s",
+                (self.tenant, w, DOC_FREQ_CAP),
+            )
+            freqs[w] = int(rows[0]["n"])
+        return int(n_docs), freqs
 
     def _corpus(self) -> tuple[float, float]:
         """(N, mean document length) for BM25: exact for small tables, else the planner's

@@ -20,7 +20,7 @@ import numpy as np
 
 from remem.errors import EmbeddingMismatchError, InvalidInputError, NotFoundError, StoreError
 from remem.models import HistoryEntry, MemoryRecord, Operation, parse_time
-from remem.store.base import DEFAULT_TENANT, SCHEMA_VERSION, Link, Query, Write
+from remem.store.base import DEFAULT_TENANT, DOC_FREQ_CAP, SCHEMA_VERSION, Link, Query, Write
 from remem.store.common import ParsedItem, encode_vector, parse_export_items
 from remem.store.filters import Condition, format_time, parse_filters, read_time
 from remem.store.text import fts_query
@@ -416,6 +416,34 @@ class SQLiteStore:
             if len(rows) >= limit or window >= 1_000_000 or not self._more_matches(match, window):
                 return [(r["id"], -float(r["s"])) for r in rows]
             window *= 8
+
+    def index_entries(self, ids: list[str]) -> dict[str, tuple[str, np.ndarray | None]]:
+        out: dict[str, tuple[str, np.ndarray | None]] = {}
+        for chunk in _chunks(ids, 500):
+            marks = ",".join("?" * len(chunk))
+            rows = self._select(
+                "SELECT m.id AS id, f.text AS text, v.vec AS vec FROM memories m "
+                "LEFT JOIN memories_fts f ON f.rowid = m.rowid LEFT JOIN vectors v ON v.mem_rowid = m.rowid "
+                f"WHERE m.tenant = ? AND m.id IN ({marks})",
+                (self.tenant, *chunk),
+            )
+            for r in rows:
+                vec = np.frombuffer(r["vec"], dtype=np.float32) if r["vec"] is not None else None
+                out[r["id"]] = (r["text"] or "", vec)
+        return out
+
+    def doc_freqs(self, words: list[str]) -> tuple[int, dict[str, int]]:
+        top = self._select("SELECT rowid AS n FROM memories_fts ORDER BY rowid DESC LIMIT 1", ())
+        n_docs = int(top[0]["n"]) if top else 0
+        freqs: dict[str, int] = {}
+        for w in words:
+            term = '"' + w.replace('"', '""') + '"'
+            rows = self._select(
+                "SELECT count(*) AS n FROM (SELECT 1 FROM memories_fts WHERE memories_fts MATCH ? LIMIT ?)",
+                (f"text : {term}", DOC_FREQ_CAP),
+            )
+            freqs[w] = int(rows[0]["n"])
+        return n_docs, freqs
 
     def _more_matches(self, match: str, window: int) -> bool:
         rows = self._select("SELECT count(*) AS n FROM (SELECT 1 FROM memories_fts WHERE memories_fts MATCH ? LIMIT ?)", (match, window + 1))

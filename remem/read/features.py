@@ -1,0 +1,140 @@
+"""What the ranker knows about each candidate: a few features, each on an absolute scale.
+
+Every feature means the same in a store of ten memories and in one of a million, for a
+single candidate or for a hundred: cosines and coverages are not normalised over the
+candidate list. The fitted model (:mod:`remem.read.ranker`) turns them into a probability.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+import numpy as np
+
+from remem.models import MemoryRecord
+from remem.read.lexical import QueryTerms, stems
+from remem.read.timeparse import TimeRange
+
+FEATURES: tuple[str, ...] = (
+    "cos",         # cosine of query and memory vectors
+    "lex",         # share of the query's IDF mass found in the memory's own words
+    "lex_ctx",     # ... found only in its context (the turn before it), not in itself
+    "cos_lex",     # cos × lex: agreement of the two retrievers
+    "sess_cos",    # best cosine among the other candidate turns of its session
+    "sess_lex",    # share of the query the other candidate turns of its session cover together
+    "in_range",    # its time lies in a time range the query names
+    "out_range",   # the query names a time range and its time lies outside every one
+    "speaker",     # the query names its speaker
+    "superseded",  # a newer memory says the same thing differently and the query asks about now
+    "cos_long",    # cos, for a long query (a dialogue rather than a question)
+    "lex_long",    # lex, for a long query
+)
+LONG_QUERY_WORDS = 40  # a query this long is a conversation to respond to, not a question
+SUPERSEDE_COS = 0.35  # two memories this close in meaning, sharing a word, may be about the same thing
+SUPERSEDE_SLACK = 0.1  # ... and the newer one must be about as close to the query
+
+
+@dataclass
+class Candidate:
+    record: MemoryRecord
+    vector: np.ndarray | None
+    index_text: str
+    values: dict[str, float] = field(default_factory=dict)
+    superseded_by: str | None = None
+
+    def row(self) -> list[float]:
+        return [self.values.get(name, 0.0) for name in FEATURES]
+
+
+def build(
+    records: list[MemoryRecord],
+    entries: dict[str, tuple[str, np.ndarray | None]],
+    query_vector: np.ndarray | None,
+    terms: QueryTerms,
+    ranges: list[TimeRange],
+    query_words: set[str],
+    about_now: bool,
+    long_query: bool = False,
+) -> list[Candidate]:
+    """Features for every candidate record."""
+    cands = [Candidate(r, entries.get(r.id, ("", None))[1], entries.get(r.id, (r.content, None))[0]) for r in records]
+    own_stems: list[frozenset[str]] = []
+    cosines = _cosines(query_vector, cands)
+    for c, cos in zip(cands, cosines):
+        own = stems(c.record.content)
+        context = stems(c.index_text) - own - stems(c.record.speaker or "")
+        own_stems.append(own)
+        lex = terms.coverage(own)
+        c.values.update(cos=cos, lex=lex, lex_ctx=terms.coverage(context), cos_lex=max(cos, 0.0) * lex)
+        if long_query:
+            c.values.update(cos_long=cos, lex_long=lex)
+        when = c.record.event_time
+        if ranges:
+            inside = when is not None and any(r.contains(when) for r in ranges)
+            c.values["in_range"] = 1.0 if inside else 0.0
+            c.values["out_range"] = 0.0 if inside else 1.0
+        speaker = (c.record.speaker or "").lower()
+        c.values["speaker"] = 1.0 if speaker and speaker in query_words else 0.0
+    _session_features(cands, own_stems, terms)
+    if about_now:
+        _supersession(cands, own_stems, terms)
+    return cands
+
+
+def _cosines(query_vector: np.ndarray | None, cands: list[Candidate]) -> list[float]:
+    if query_vector is None:
+        return [0.0] * len(cands)
+    have = [i for i, c in enumerate(cands) if c.vector is not None]
+    out = [0.0] * len(cands)
+    if have:
+        sims = np.stack([cands[i].vector for i in have]) @ np.asarray(query_vector, dtype=np.float32)  # type: ignore[misc]
+        for i, s in zip(have, sims.tolist()):
+            out[i] = float(s)
+    return out
+
+
+def _session_features(cands: list[Candidate], own_stems: list[frozenset[str]], terms: QueryTerms) -> None:
+    """MemGAS: a session is a unit of its own; a turn learns what the rest of it says."""
+    by_session: dict[str, list[int]] = {}
+    for i, c in enumerate(cands):
+        if c.record.session_id:
+            by_session.setdefault(c.record.session_id, []).append(i)
+    for members in by_session.values():
+        if len(members) < 2:
+            continue
+        for i in members:
+            others = [j for j in members if j != i]
+            cands[i].values["sess_cos"] = max(0.0, max(cands[j].values["cos"] for j in others))
+            cands[i].values["sess_lex"] = terms.coverage(set().union(*(own_stems[j] for j in others)))
+
+
+def _supersession(cands: list[Candidate], own_stems: list[frozenset[str]], terms: QueryTerms) -> None:
+    """Mark a memory superseded when a newer candidate is about the same thing: close in
+    meaning (cosine >= SUPERSEDE_COS), sharing a content word, and at least as relevant to
+    the query (it holds a query word, or its cosine to the query is within SUPERSEDE_SLACK).
+    Only asked for queries about the present; the newest such memory is named."""
+    query_stems = frozenset(terms.idf)
+    dated = [i for i, c in enumerate(cands) if c.vector is not None and c.record.event_time is not None]
+    if len(dated) < 2:
+        return
+    matrix = np.stack([cands[i].vector for i in dated])  # type: ignore[misc]
+    sims = matrix @ matrix.T
+    for a_pos, i in enumerate(dated):
+        a = cands[i]
+        if not own_stems[i] & query_stems:
+            continue  # only what the query is asking about can be superseded
+        speaker = stems(a.record.speaker or "")
+        newest: MemoryRecord | None = None
+        for b_pos in np.flatnonzero(sims[a_pos] >= SUPERSEDE_COS):
+            j = dated[int(b_pos)]
+            b = cands[j]
+            if j == i or b.record.event_time <= a.record.event_time or b.record.user_id != a.record.user_id:  # type: ignore[operator]
+                continue
+            if not (own_stems[i] & own_stems[j]) - speaker:
+                continue
+            if not (own_stems[j] & query_stems) and b.values["cos"] < a.values["cos"] - SUPERSEDE_SLACK:
+                continue
+            if newest is None or b.record.event_time > newest.event_time:  # type: ignore[operator]
+                newest = b.record
+        if newest is not None:
+            a.values["superseded"] = 1.0
+            a.superseded_by = newest.id

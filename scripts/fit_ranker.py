@@ -1,0 +1,243 @@
+"""Refit the read path's ranker (remem/read/ranker.json) from the benchmarks in ../shared.
+
+    python scripts/fit_ranker.py            # collect features (slow, cached), fit, write ranker.json
+    python scripts/fit_ranker.py --check    # refit and compare with the shipped file byte for byte
+    python scripts/fit_ranker.py fit        # fit only, from the collected features
+
+**collect**: every haystack of LoCoMo (categories 1-4), LongMemEval-S dev (official protocol:
+user turns) and MADial-Bench, plus remem's own small stores (remem/eval/small_stores.json), is
+ingested through ``Memory.add`` into a fresh store, exactly as ``remem eval`` does; for each
+question the read path's candidates (dense and BM25 top 150, time-range lists) are taken with
+their features (remem/read/features.py) and labelled by the gold evidence. The features go to
+``eval-out/ranker-features.json.gz`` (not committed: derived from licensed data).
+
+**fit**: a logistic regression (scikit-learn, L2, lbfgs: deterministic), every dataset weighing
+the same (small stores half) and every question the same within it. Parameters are rounded to
+4 decimals, so the same features give the same file byte for byte. Leave-one-dataset-out: fit
+on the others, measure on the one left out, beside the all-data fit; that table (printed, and
+stored in ranker.json) is the honest estimate of how the ranker does on data it never saw.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED = REPO.parent / "shared" / "data"
+PARAMS = REPO / "remem" / "read" / "ranker.json"
+FEATURES_FILE = REPO / "eval-out" / "ranker-features.json.gz"
+SEARCH_LIMIT = 50  # as remem eval: candidates = max(3 × limit, 50) per retriever
+C = 1.0
+WEIGHTS = {"locomo": 1.0, "longmemeval": 1.0, "madial": 1.0, "small": 0.5}
+HELD_OUT = ("locomo", "longmemeval", "madial")
+
+
+# --------------------------------------------------------------------------- collect
+
+
+def _datasets() -> dict[str, tuple[list[Any], Callable[[Any], list[Any]], str]]:
+    """name -> (haystacks, sessions to index, gold key)."""
+    from remem.eval.datasets import LOCOMO_SCORED, load_locomo, load_longmemeval, protocol_sessions
+    from remem.eval.small_stores import load_small_stores
+
+    out: dict[str, tuple[list[Any], Callable[[Any], list[Any]], str]] = {}
+    locomo = load_locomo(SHARED / "locomo" / "locomo10.json")
+    for h in locomo:
+        h.questions = [q for q in h.questions if int(q.group) in LOCOMO_SCORED and q.gold["turn"]]
+    out["locomo"] = (locomo, lambda h: h.sessions, "turn")
+    lme = [h for h in load_longmemeval(SHARED / "longmemeval" / "longmemeval_s_dev.json") if not h.questions[0].extra["abstention"]]
+    out["longmemeval"] = (lme, lambda h: protocol_sessions(h, "official"), "official/turn")
+    try:
+        from remem.eval.datasets import load_madial
+
+        out["madial"] = (load_madial(SHARED / "madial" / "madial_en.json"), lambda h: h.sessions, "turn")
+    except ImportError:
+        print("fit_ranker: no MADial loader; skipping it", file=sys.stderr)
+    out["small"] = (load_small_stores(), lambda h: h.sessions, "turn")
+    return out
+
+
+def collect(path: Path = FEATURES_FILE) -> dict[str, list[dict[str, Any]]]:
+    from remem.eval.harness import Variant, make_embedder, run_haystacks
+    from remem.eval.modes import resolve_modes
+    from remem.read.features import FEATURES
+    from remem.read.search import SearchConfig, candidates
+
+    config = SearchConfig()
+    emb = make_embedder(None, True)
+    data: dict[str, list[dict[str, Any]]] = {}
+    for name, (haystacks, sessions, gold_key) in _datasets().items():
+        rows: list[dict[str, Any]] = []
+
+        def hook(mem: Any, hay: Any, variant: Any, found: Any, rows: list = rows, gold_key: str = gold_key) -> None:
+            for q in hay.questions:
+                query, when = mem._read_query(hay.id, None, None, None, None, None, q.date, None)
+                cands, _, _ = candidates(mem.store, mem.embedder, q.question, query, SEARCH_LIMIT, config, "hybrid", when)
+                gold = set(q.gold[gold_key])
+                units = [str(c.record.metadata.get("unit_id", c.record.id)) for c in cands]
+                rows.append({
+                    "id": q.id,
+                    "group": q.group,
+                    "gold": sorted(gold),
+                    "gold_sessions": sorted(q.gold.get("official/session", [])),
+                    "units": units,
+                    "sessions": [str(c.record.metadata.get("session") or c.record.session_id or "") for c in cands],
+                    "x": [[round(v, 6) for v in c.row()] for c in cands],
+                })
+
+        print(f"fit_ranker: collecting {name} ({len(haystacks)} stores)", file=sys.stderr)
+        run_haystacks(
+            haystacks, [Variant("index", sessions)], resolve_modes("bm25"), embedder=emb, memory_factory=None,
+            search_limit=1, keep=lambda q: True, on_store=hook,
+        )  # fmt: skip
+        data[name] = rows
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with gzip.open(path, "wt", encoding="utf-8") as f:
+        json.dump({"features": list(FEATURES), "data": data}, f)
+    return data
+
+
+# --------------------------------------------------------------------------- fit and measure
+
+
+def _matrix(rows: list[dict[str, Any]], weight: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    xs, ys, ws = [], [], []
+    per_question = weight / max(1, len(rows))
+    for r in rows:
+        if not r["units"]:
+            continue
+        gold = set(r["gold"])
+        n = len(r["units"])
+        xs.extend(r["x"])
+        ys.extend(1 if u in gold else 0 for u in r["units"])
+        ws.extend([per_question / n] * n)
+    return np.asarray(xs, dtype=np.float64), np.asarray(ys), np.asarray(ws)
+
+
+def fit(data: dict[str, list[dict[str, Any]]], names: list[str], features: list[str]) -> dict[str, Any]:
+    from sklearn.linear_model import LogisticRegression
+
+    parts = [_matrix(data[n], WEIGHTS[n]) for n in names if n in data]
+    x = np.concatenate([p[0] for p in parts])
+    y = np.concatenate([p[1] for p in parts])
+    w = np.concatenate([p[2] for p in parts])
+    w = w * (len(w) / w.sum())  # mean weight 1, so C means what it says
+    model = LogisticRegression(C=C, solver="lbfgs", max_iter=5000, tol=1e-10)
+    model.fit(x, y, sample_weight=w)
+    weights = {f: round(float(c), 4) for f, c in zip(features, model.coef_[0])}
+    return {"bias": round(float(model.intercept_[0]), 4), "weights": weights}
+
+
+def _scores(params: dict[str, Any], features: list[str], x: list[list[float]]) -> np.ndarray:
+    if not x:
+        return np.zeros(0)
+    w = np.asarray([params["weights"].get(f, 0.0) for f in features])
+    return np.asarray(x) @ w + params["bias"]
+
+
+def measure(rows: list[dict[str, Any]], order: Callable[[dict[str, Any]], np.ndarray]) -> dict[str, float]:
+    """recall@10 (share of evidence in the top 10), all-evidence@10, session R_all@5 (by best turn), hit@1."""
+    recall, all10, sess5, hit1 = [], [], [], []
+    for r in rows:
+        gold = set(r["gold"])
+        ranked_idx = np.argsort(-order(r), kind="stable") if r["units"] else np.zeros(0, dtype=int)
+        ranked = [r["units"][i] for i in ranked_idx]
+        top = set(ranked[:10])
+        if gold:
+            recall.append(len(gold & top) / len(gold))
+            hit1.append(1.0 if ranked and ranked[0] in gold else 0.0)
+        all10.append(1.0 if gold <= top else 0.0)
+        if r.get("gold_sessions"):
+            seen: list[str] = []
+            for i in ranked_idx[:SEARCH_LIMIT]:
+                s = r["sessions"][i]
+                if s not in seen:
+                    seen.append(s)
+            sess5.append(1.0 if set(r["gold_sessions"]) <= set(seen[:5]) else 0.0)
+    out = {"recall@10": float(np.mean(recall)) if recall else 0.0, "all@10": float(np.mean(all10)) if all10 else 0.0, "hit@1": float(np.mean(hit1)) if hit1 else 0.0}
+    if sess5:
+        out["session_all@5"] = float(np.mean(sess5))
+    return {k: round(v, 4) for k, v in out.items()}
+
+
+def report(data: dict[str, list[dict[str, Any]]], features: list[str]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    names = [n for n in WEIGHTS if n in data]
+    full = fit(data, names, features)
+    table = []
+    col = {f: i for i, f in enumerate(features)}
+    for held in names:
+        rows = data[held]
+        entry: dict[str, Any] = {"dataset": held, "questions": len(rows)}
+        entry["dense"] = measure(rows, lambda r: np.asarray([x[col["cos"]] for x in r["x"]]))
+        entry["lexical"] = measure(rows, lambda r: np.asarray([x[col["lex"]] + 1e-3 * x[col["cos"]] for x in r["x"]]))
+        entry["all_data_fit"] = measure(rows, lambda r: _scores(full, features, r["x"]))
+        if held in HELD_OUT:
+            lodo = fit(data, [n for n in names if n != held], features)
+            entry["left_out_fit"] = measure(rows, lambda r, p=lodo: _scores(p, features, r["x"]))
+        table.append(entry)
+    return full, table
+
+
+def render(table: list[dict[str, Any]]) -> str:
+    lines = ["| dataset | n | dense | lexical | left-out fit | all-data fit |", "|---|---|---|---|---|---|"]
+    for e in table:
+        def cell(key: str) -> str:
+            m = e.get(key)
+            if not m:
+                return "—"
+            extra = f" / sess@5 {m['session_all@5']:.3f}" if "session_all@5" in m else ""
+            return f"{m['recall@10']:.3f} (all {m['all@10']:.3f}, @1 {m['hit@1']:.3f}{extra})"
+        lines.append(f"| {e['dataset']} | {e['questions']} | {cell('dense')} | {cell('lexical')} | {cell('left_out_fit')} | {cell('all_data_fit')} |")
+    return "\n".join(lines)
+
+
+def params_file(full: dict[str, Any], table: list[dict[str, Any]], data: dict[str, list[dict[str, Any]]]) -> str:
+    doc = {
+        "about": "Logistic regression over remem.read.features.FEATURES; refit with: python scripts/fit_ranker.py",
+        "bias": full["bias"],
+        "weights": full["weights"],
+        "fitted_on": {n: len(data[n]) for n in WEIGHTS if n in data},
+        "C": C,
+        "dataset_weights": {n: WEIGHTS[n] for n in WEIGHTS if n in data},
+        "leave_one_dataset_out": table,
+    }
+    return json.dumps(doc, indent=1, sort_keys=True) + "\n"
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("step", nargs="?", choices=["all", "collect", "fit"], default="all")
+    parser.add_argument("--features", type=Path, default=FEATURES_FILE, help="collected features (json.gz)")
+    parser.add_argument("--out", type=Path, default=PARAMS, help="where to write the parameters")
+    parser.add_argument("--check", action="store_true", help="refit and compare with --out instead of writing it")
+    args = parser.parse_args(argv)
+    if args.step in ("all", "collect") and not (args.check and args.features.exists() and args.step != "collect"):
+        data = collect(args.features)
+        if args.step == "collect":
+            return 0
+    with gzip.open(args.features, "rt", encoding="utf-8") as f:
+        stored = json.load(f)
+    data, features = stored["data"], stored["features"]
+    full, table = report(data, features)
+    text = params_file(full, table, data)
+    print(render(table))
+    print("weights:", json.dumps(full["weights"]), "bias:", full["bias"])
+    if args.check:
+        same = args.out.exists() and args.out.read_text() == text
+        print("fit_ranker: " + ("reproduced byte for byte" if same else f"differs from {args.out}"))
+        return 0 if same else 1
+    args.out.write_text(text)
+    print(f"fit_ranker: wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
