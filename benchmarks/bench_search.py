@@ -8,7 +8,8 @@ FTS5 has realistic posting lists) and synthetic *clustered* unit vectors (embedd
 1M texts would take hours on 2 cores). At each size a fresh store object is opened,
 so the first search pays the whole index load/build, which is reported.
 
-Per query, ``hybrid`` is the full ``remem.read.hybrid_search`` call including a real
+Per query, ``hybrid`` is the full ``remem.read.hybrid_search`` call (the default fitted
+ranker; ``legacy`` = the read path before it, timed on the same queries) including a real
 MiniLM embedding of the query text (the wrapper embeds the text for real, then hands
 back an in-distribution synthetic vector so the ANN walk is realistic). The parts are
 then timed on their own: ``embed``, ``vector_search`` (store, HNSW above the
@@ -32,6 +33,7 @@ from _common import ClusteredVectors, cpu, SentenceGenerator, console, dir_size,
 from remem.embed import default_embedder
 from remem.models import MemoryRecord
 from remem.read import SearchConfig, hybrid_search
+from remem.read.search import LEGACY
 from remem.store import Query, SQLiteStore, Write
 
 USER = "bench-user"
@@ -120,9 +122,10 @@ def main() -> None:
         if not args.keep and args.dir is None:
             shutil.rmtree(workdir, ignore_errors=True)
 
-    cols = ["memories", "hybrid p50", "hybrid p95", "hybrid cpu p50", "hybrid cpu p95", "embed p50", "recall@10", "load avg"]
-    rows = [[r["size"], r["hybrid_p50"], r["hybrid_p95"], r["hybrid_cpu_p50"], r["hybrid_cpu_p95"], r["embed_p50"],
-             r["recall_at_10"], r["loadavg"]] for r in results]
+    cols = ["memories", "hybrid p50", "hybrid p95", "hybrid cpu p50", "hybrid cpu p95", "legacy p50", "legacy cpu p50",
+            "embed p50", "recall@10", "load avg"]
+    rows = [[r["size"], r["hybrid_p50"], r["hybrid_p95"], r["hybrid_cpu_p50"], r["hybrid_cpu_p95"], r["legacy_p50"],
+             r["legacy_cpu_p50"], r["embed_p50"], r["recall_at_10"], r["loadavg"]] for r in results]
     console.print("cpu = process CPU time (all threads) per query: robust to other load on a shared machine")
     console.print(table(f"hybrid search, ms ({args.queries} queries, one user's scope; embed + dense + bm25 + fusion + fetch)", cols, rows))
     cols = ["memories", "vector p50", "vector p95", "exact numpy p50", "exact numpy p95", "bm25 p50", "bm25 p95", "bm25 cpu p50", "bm25 cpu p95"]
@@ -151,12 +154,18 @@ def run_size(db_path: Path, size: int, matrix: np.ndarray, ids: list[str], query
     console.print(f"  first search (load + build {index_kind}): {build_s:.1f} s, rss {rss_mb():,.0f} MiB")
 
     hybrid_s, hybrid_cpu, vector_s, text_s, text_cpu, exact_s, recalls = [], [], [], [], [], [], []
+    legacy_s, legacy_cpu = [], []
     for text, q in zip(query_texts, query_vecs):
         t0, c0 = now(), cpu()
         hits = hybrid_search(store, FixedVectorEmbedder(embedder, q), text, scope, 10, config)
         hybrid_s.append(now() - t0)
         hybrid_cpu.append(cpu() - c0)
         assert hits, "hybrid search found nothing"
+
+        t0, c0 = now(), cpu()  # the baseline in the same run: the read path before the fitted ranker
+        hybrid_search(store, FixedVectorEmbedder(embedder, q), text, scope, 10, LEGACY)
+        legacy_s.append(now() - t0)
+        legacy_cpu.append(cpu() - c0)
 
         t0 = now()
         found = store.vector_search(q, scope, depth)
@@ -178,6 +187,8 @@ def run_size(db_path: Path, size: int, matrix: np.ndarray, ids: list[str], query
         "size": size, "index": index_kind, "build_s": build_s,
         "hybrid_p50": pct(hybrid_s, 50), "hybrid_p95": pct(hybrid_s, 95),
         "hybrid_cpu_p50": pct(hybrid_cpu, 50), "hybrid_cpu_p95": pct(hybrid_cpu, 95),
+        "legacy_p50": pct(legacy_s, 50), "legacy_p95": pct(legacy_s, 95),
+        "legacy_cpu_p50": pct(legacy_cpu, 50), "legacy_cpu_p95": pct(legacy_cpu, 95),
         "text_cpu_p50": pct(text_cpu, 50), "text_cpu_p95": pct(text_cpu, 95), "loadavg": os.getloadavg()[0],
         "embed_p50": pct(embed_s, 50), "embed_p95": pct(embed_s, 95),
         "vector_p50": pct(vector_s, 50), "vector_p95": pct(vector_s, 95),

@@ -146,11 +146,12 @@ def add_records(records: Iterable[MemoryRecord]) -> _Call:
 
 def search(query: str, *, user_id: str | None = None, agent_id: str | None = None, session_id: str | None = None,
            limit: int = 10, filters: dict[str, Any] | None = None, time_range: tuple[Any, Any] | None = None,
-           kind: Any = None, mode: str | None = None, now: Any = None, as_of: Any = None) -> _Call:
+           kind: Any = None, mode: str | None = None, now: Any = None, as_of: Any = None,
+           threshold: float | None = None) -> _Call:
     """Hybrid search, best first; see :meth:`remem.Memory.search`."""
     body = _body(query=query, user_id=user_id, agent_id=agent_id, session_id=session_id, limit=limit,
                  filters=filters, time_range=list(time_range) if isinstance(time_range, tuple) else time_range,
-                 kind=kind, mode=mode, now=now, as_of=as_of)
+                 kind=kind, mode=mode, now=now, as_of=as_of, threshold=threshold)
     return _Call("POST", "/v1/search", lambda d: [SearchHit.model_validate(h) for h in d["items"]], json=body)
 
 

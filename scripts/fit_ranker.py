@@ -11,8 +11,10 @@ question the read path's candidates (dense and BM25 top 150, time-range lists) a
 their features (remem/read/features.py) and labelled by the gold evidence. The features go to
 ``eval-out/ranker-features.json.gz`` (not committed: derived from licensed data).
 
-**fit**: a logistic regression (scikit-learn, L2, lbfgs: deterministic), every dataset weighing
-the same (small stores half) and every question the same within it. Parameters are rounded to
+**fit**: a pairwise logistic regression (scikit-learn, L2, lbfgs: deterministic) on the feature
+differences of each question's gold and other candidates — a ranking objective — then Platt
+scaling on every candidate, so the score is a calibrated probability. Every dataset weighs the
+same (small stores half) and every question the same within it. Parameters are rounded to
 4 decimals, so the same features give the same file byte for byte. Leave-one-dataset-out: fit
 on the others, measure on the one left out, beside the all-data fit; that table (printed, and
 stored in ranker.json) is the honest estimate of how the ranker does on data it never saw.
@@ -35,7 +37,8 @@ SHARED = REPO.parent / "shared" / "data"
 PARAMS = REPO / "remem" / "read" / "ranker.json"
 FEATURES_FILE = REPO / "eval-out" / "ranker-features.json.gz"
 SEARCH_LIMIT = 50  # as remem eval: candidates = max(3 × limit, 50) per retriever
-C = 1.0
+C = 1.0  # Platt scaling is unregularised; C is unused by the pairwise step
+L2 = 1e-4  # ridge on the pairwise weights (features are on [0, 1] scales)
 WEIGHTS = {"locomo": 1.0, "longmemeval": 1.0, "madial": 1.0, "small": 0.5}
 HELD_OUT = ("locomo", "longmemeval", "madial")
 
@@ -65,7 +68,8 @@ def _datasets() -> dict[str, tuple[list[Any], Callable[[Any], list[Any]], str]]:
     return out
 
 
-def collect(path: Path = FEATURES_FILE) -> dict[str, list[dict[str, Any]]]:
+def collect(path: Path = FEATURES_FILE, only: list[str] | None = None) -> dict[str, list[dict[str, Any]]]:
+    """Collect every dataset's features (or only those named, keeping the rest of ``path``)."""
     from remem.eval.harness import Variant, make_embedder, run_haystacks
     from remem.eval.modes import resolve_modes
     from remem.read.features import FEATURES
@@ -74,7 +78,14 @@ def collect(path: Path = FEATURES_FILE) -> dict[str, list[dict[str, Any]]]:
     config = SearchConfig()
     emb = make_embedder(None, True)
     data: dict[str, list[dict[str, Any]]] = {}
+    if only and path.exists():
+        with gzip.open(path, "rt", encoding="utf-8") as f:
+            kept = json.load(f)
+        if kept["features"] == list(FEATURES):
+            data = kept["data"]
     for name, (haystacks, sessions, gold_key) in _datasets().items():
+        if only and name not in only:
+            continue
         rows: list[dict[str, Any]] = []
 
         def hook(mem: Any, hay: Any, variant: Any, found: Any, rows: list = rows, gold_key: str = gold_key) -> None:
@@ -108,6 +119,20 @@ def collect(path: Path = FEATURES_FILE) -> dict[str, list[dict[str, Any]]]:
 # --------------------------------------------------------------------------- fit and measure
 
 
+def select(data: dict[str, list[dict[str, Any]]], stored: list[str]) -> tuple[dict[str, list[dict[str, Any]]], list[str]]:
+    """Keep the columns of the features the read path uses now (collected files may hold more)."""
+    from remem.read.features import FEATURES
+
+    missing = [f for f in FEATURES if f not in stored]
+    if missing:
+        sys.exit(f"fit_ranker: the collected features lack {missing}; run: python scripts/fit_ranker.py collect")
+    cols = [stored.index(f) for f in FEATURES]
+    for rows in data.values():
+        for r in rows:
+            r["x"] = [[x[c] for c in cols] for x in r["x"]]
+    return data, list(FEATURES)
+
+
 def _matrix(rows: list[dict[str, Any]], weight: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     xs, ys, ws = [], [], []
     per_question = weight / max(1, len(rows))
@@ -123,17 +148,51 @@ def _matrix(rows: list[dict[str, Any]], weight: float) -> tuple[np.ndarray, np.n
 
 
 def fit(data: dict[str, list[dict[str, Any]]], names: list[str], features: list[str]) -> dict[str, Any]:
+    """Pairwise logistic regression (each gold candidate against the question's others: a
+    ranking objective) with sign constraints (remem.read.features.SIGNS: evidence weighs
+    for, never against), then Platt scaling of its score on every candidate, so the final
+    ``sigmoid(bias + w·x)`` is a calibrated probability of relevance."""
+    from scipy.optimize import minimize
     from sklearn.linear_model import LogisticRegression
 
+    from remem.read.features import SIGNS
+
+    diffs, diff_w = [], []
+    for n in names:
+        rows = [r for r in data.get(n, []) if r["units"] and set(r["gold"]) & set(r["units"])]
+        for r in rows:
+            x = np.asarray(r["x"], dtype=np.float64)
+            gold = np.asarray([u in set(r["gold"]) for u in r["units"]])
+            pos, neg = x[gold], x[~gold]
+            if not len(pos) or not len(neg):
+                continue
+            d = (pos[:, None, :] - neg[None, :, :]).reshape(-1, x.shape[1])
+            diffs.append(d)
+            diff_w.append(np.full(len(d), WEIGHTS[n] / len(rows) / len(d)))
+    d = np.concatenate(diffs)
+    w = np.concatenate(diff_w)
+    w = w / w.sum()
+
+    def loss(beta: np.ndarray) -> tuple[float, np.ndarray]:
+        m = d @ beta
+        value = float(np.sum(w * np.logaddexp(0.0, -m))) + 0.5 * L2 * float(beta @ beta)
+        grad = -(d.T @ (w * (1.0 - 1.0 / (1.0 + np.exp(-m))))) + L2 * beta
+        return value, grad
+
+    bounds = [(0.0, None) if SIGNS[f] > 0 else (None, 0.0) if SIGNS[f] < 0 else (None, None) for f in features]
+    start = np.asarray([1.0 if SIGNS[f] > 0 else 0.0 for f in features])
+    found = minimize(loss, start, jac=True, method="L-BFGS-B", bounds=bounds, options={"maxiter": 5000, "gtol": 1e-10, "ftol": 1e-14})
+    direction = found.x
     parts = [_matrix(data[n], WEIGHTS[n]) for n in names if n in data]
     x = np.concatenate([p[0] for p in parts])
     y = np.concatenate([p[1] for p in parts])
-    w = np.concatenate([p[2] for p in parts])
-    w = w * (len(w) / w.sum())  # mean weight 1, so C means what it says
-    model = LogisticRegression(C=C, solver="lbfgs", max_iter=5000, tol=1e-10)
-    model.fit(x, y, sample_weight=w)
-    weights = {f: round(float(c), 4) for f, c in zip(features, model.coef_[0])}
-    return {"bias": round(float(model.intercept_[0]), 4), "weights": weights}
+    pw = np.concatenate([p[2] for p in parts])
+    pw = pw * (len(pw) / pw.sum())
+    platt = LogisticRegression(C=1e6, solver="lbfgs", max_iter=5000, tol=1e-10)
+    platt.fit((x @ direction)[:, None], y, sample_weight=pw)
+    scale, bias = float(platt.coef_[0][0]), float(platt.intercept_[0])
+    weights = {f: round(float(c) * scale, 4) + 0.0 for f, c in zip(features, direction)}
+    return {"bias": round(bias, 4), "weights": weights}
 
 
 def _scores(params: dict[str, Any], features: list[str], x: list[list[float]]) -> np.ndarray:
@@ -218,14 +277,15 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--features", type=Path, default=FEATURES_FILE, help="collected features (json.gz)")
     parser.add_argument("--out", type=Path, default=PARAMS, help="where to write the parameters")
     parser.add_argument("--check", action="store_true", help="refit and compare with --out instead of writing it")
+    parser.add_argument("--only", default=None, help="collect only these datasets (comma-separated), keeping the others")
     args = parser.parse_args(argv)
     if args.step in ("all", "collect") and not (args.check and args.features.exists() and args.step != "collect"):
-        data = collect(args.features)
+        data = collect(args.features, args.only.split(",") if args.only else None)
         if args.step == "collect":
             return 0
     with gzip.open(args.features, "rt", encoding="utf-8") as f:
         stored = json.load(f)
-    data, features = stored["data"], stored["features"]
+    data, features = select(stored["data"], stored["features"])
     full, table = report(data, features)
     text = params_file(full, table, data)
     print(render(table))

@@ -168,3 +168,11 @@ def test_remem_path_may_be_a_url(monkeypatch: pytest.MonkeyPatch, tmp_path: Path
     assert default_path() == f"sqlite:{tmp_path}/x.db"
     monkeypatch.setenv("REMEM_PATH", "~/m.db")
     assert default_path() == Path("~/m.db").expanduser()
+
+
+def test_search_threshold(tmp_path: Path) -> None:
+    db = str(tmp_path / "t.db")
+    assert cli("add", "I am allergic to peanuts.", "--path", db, "-u", "u")[0] == 0
+    assert len(cli_json("search", "what am I allergic to?", "--path", db, "-u", "u", "--threshold", "0.05")) == 1
+    assert cli_json("search", "quantum chromodynamics lecture", "--path", db, "-u", "u", "--threshold", "0.05") == []
+    assert cli("search", "x", "--path", db, "-u", "u", "--threshold", "3")[0] != 0

@@ -526,3 +526,15 @@ def test_links_of_a_memory(server: Server, acme: httpx.Client, embedder) -> None
     r = acme.get("/v1/memories/no-such-memory/links")
     assert r.status_code == 404 and error_of(r) == "not_found"
     acme.delete("/v1/users/ln")
+
+
+def test_search_threshold_over_rest(acme: httpx.Client) -> None:
+    r = acme.post("/v1/memories", json={"messages": "I am allergic to peanuts.", "user_id": "thresh"})
+    assert r.status_code in (200, 201), r.text
+    q = {"query": "what am I allergic to?", "user_id": "thresh"}
+    everything = acme.post("/v1/search", json=q).json()["items"]
+    assert everything and 0 < everything[0]["score"] < 1
+    kept = acme.post("/v1/search", json={**q, "threshold": 0.05}).json()["items"]
+    none = acme.post("/v1/search", json={"query": "quantum chromodynamics lecture", "user_id": "thresh", "threshold": 0.05}).json()["items"]
+    assert len(kept) == 1 and none == []
+    assert acme.post("/v1/search", json={**q, "threshold": 2}).status_code == 422

@@ -176,6 +176,7 @@ def search(
     until: Optional[str] = typer.Option(None, "--until", help="event_time upper bound."),
     mode: Optional[str] = typer.Option(None, "--mode", help="hybrid (default) | dense | bm25"),
     explain: bool = typer.Option(False, "--explain", help="Show which signals ranked each hit."),
+    threshold: Optional[float] = typer.Option(None, "--threshold", min=0.0, max=1.0, help="Drop hits scoring below this (score = estimated probability of relevance)."),
     now: Optional[str] = NowOpt,
     as_of: Optional[str] = AsOfOpt,
     path: Optional[str] = PathOpt,
@@ -190,7 +191,7 @@ def search(
         hits = mem.search(
             query, user_id=user_id, agent_id=agent_id, session_id=session_id, limit=limit,
             filters=_filters(filter_), kind=kind, mode=mode,
-            time_range=(since, until) if since or until else None, now=now, as_of=as_of,
+            time_range=(since, until) if since or until else None, now=now, as_of=as_of, threshold=threshold,
         )
     if as_json:
         _print_json([h.model_dump(mode="json") for h in hits])

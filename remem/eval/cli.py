@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import typer
 
@@ -56,6 +56,26 @@ def _run(fn, **kwargs) -> None:  # type: ignore[no-untyped-def]
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from None
     report.print(console)
+    _print_lodo(console)
+
+
+def _print_lodo(console: Any) -> None:
+    """The shipped ranker's leave-one-dataset-out table (how it does on data it was not fitted on)."""
+    from rich.table import Table
+
+    from remem.read import ranker
+
+    rows = ranker.load().meta.get("leave_one_dataset_out") or []
+    if not rows:
+        return
+    table = Table(title="Fitted ranker, leave-one-dataset-out (recall@10; from remem/read/ranker.json)", title_justify="left")
+    for col in ("dataset", "questions", "dense", "lexical", "left-out fit", "all-data fit"):
+        table.add_column(col)
+    for r in rows:
+        cells = [r.get(k, {}).get("recall@10") for k in ("dense", "lexical", "left_out_fit", "all_data_fit")]
+        table.add_row(r["dataset"], str(r["questions"]), *("—" if c is None else f"{c:.3f}" for c in cells))
+    console.print(table)
+    console.print("left-out fit: fitted on the other datasets only; refit with `python scripts/fit_ranker.py`")
 
 
 DataOpt = typer.Option(None, "--data", help="Benchmark JSON file (default: ../shared/data/...).")

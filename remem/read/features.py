@@ -7,6 +7,7 @@ candidate list. The fitted model (:mod:`remem.read.ranker`) turns them into a pr
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 import numpy as np
 
@@ -14,23 +15,38 @@ from remem.models import MemoryRecord
 from remem.read.lexical import QueryTerms, stems
 from remem.read.timeparse import TimeRange
 
+# name -> the sign its weight may take when fitted: more evidence never lowers a score
+SIGNS: dict[str, int] = {
+    "cos": 1, "lex": 1, "lex_ctx": 1, "sess_cos": 1, "sess_lex": 1, "in_range": 1, "out_range": -1,
+    "speaker": 1, "superseded": -1, "when_date": 1, "cos_long": 0, "lex_long": 0,
+}  # fmt: skip
 FEATURES: tuple[str, ...] = (
     "cos",         # cosine of query and memory vectors
     "lex",         # share of the query's IDF mass found in the memory's own words
     "lex_ctx",     # ... found only in its context (the turn before it), not in itself
-    "cos_lex",     # cos × lex: agreement of the two retrievers
     "sess_cos",    # best cosine among the other candidate turns of its session
     "sess_lex",    # share of the query the other candidate turns of its session cover together
     "in_range",    # its time lies in a time range the query names
     "out_range",   # the query names a time range and its time lies outside every one
     "speaker",     # the query names its speaker
     "superseded",  # a newer memory says the same thing differently and the query asks about now
+    "when_date",   # the query asks when, and the memory says a date or time
     "cos_long",    # cos, for a long query (a dialogue rather than a question)
     "lex_long",    # lex, for a long query
 )
 LONG_QUERY_WORDS = 40  # a query this long is a conversation to respond to, not a question
 SUPERSEDE_COS = 0.35  # two memories this close in meaning, sharing a word, may be about the same thing
-SUPERSEDE_SLACK = 0.1  # ... and the newer one must be about as close to the query
+SUPERSEDE_SLACK = 0.5  # ... and the newer one must hold a query word or be half as close to the query
+SUPERSEDE_RELEVANT = 0.3  # a memory this close to the query (or holding its words) is what it asks about
+
+
+_DATE_WORDS = re.compile(
+    r"\b(?:january|february|march|april|may|june|july|august|september|october|november|december"
+    r"|monday|tuesday|wednesday|thursday|friday|saturday|sunday|weekend|yesterday|today|tonight|tomorrow"
+    r"|ago|last (?:week|month|year|night)|next (?:week|month|year)|(?:19|20)\d\d|\d{1,2}(?:st|nd|rd|th)"
+    r"|\d{1,2}[:.]\d\d|(?:\d{1,2} ?(?:am|pm)))\b",
+    re.IGNORECASE,
+)
 
 
 @dataclass
@@ -54,6 +70,7 @@ def build(
     query_words: set[str],
     about_now: bool,
     long_query: bool = False,
+    when_question: bool = False,
 ) -> list[Candidate]:
     """Features for every candidate record."""
     cands = [Candidate(r, entries.get(r.id, ("", None))[1], entries.get(r.id, (r.content, None))[0]) for r in records]
@@ -64,7 +81,7 @@ def build(
         context = stems(c.index_text) - own - stems(c.record.speaker or "")
         own_stems.append(own)
         lex = terms.coverage(own)
-        c.values.update(cos=cos, lex=lex, lex_ctx=terms.coverage(context), cos_lex=max(cos, 0.0) * lex)
+        c.values.update(cos=cos, lex=lex, lex_ctx=terms.coverage(context))
         if long_query:
             c.values.update(cos_long=cos, lex_long=lex)
         when = c.record.event_time
@@ -72,6 +89,8 @@ def build(
             inside = when is not None and any(r.contains(when) for r in ranges)
             c.values["in_range"] = 1.0 if inside else 0.0
             c.values["out_range"] = 0.0 if inside else 1.0
+        if when_question and _DATE_WORDS.search(c.record.content):
+            c.values["when_date"] = 1.0
         speaker = (c.record.speaker or "").lower()
         c.values["speaker"] = 1.0 if speaker and speaker in query_words else 0.0
     _session_features(cands, own_stems, terms)
@@ -110,7 +129,7 @@ def _session_features(cands: list[Candidate], own_stems: list[frozenset[str]], t
 def _supersession(cands: list[Candidate], own_stems: list[frozenset[str]], terms: QueryTerms) -> None:
     """Mark a memory superseded when a newer candidate is about the same thing: close in
     meaning (cosine >= SUPERSEDE_COS), sharing a content word, and at least as relevant to
-    the query (it holds a query word, or its cosine to the query is within SUPERSEDE_SLACK).
+    the query (it holds a query word, or has at least SUPERSEDE_SLACK of the older one's cosine).
     Only asked for queries about the present; the newest such memory is named."""
     query_stems = frozenset(terms.idf)
     dated = [i for i, c in enumerate(cands) if c.vector is not None and c.record.event_time is not None]
@@ -120,7 +139,7 @@ def _supersession(cands: list[Candidate], own_stems: list[frozenset[str]], terms
     sims = matrix @ matrix.T
     for a_pos, i in enumerate(dated):
         a = cands[i]
-        if not own_stems[i] & query_stems:
+        if not own_stems[i] & query_stems and a.values["cos"] < SUPERSEDE_RELEVANT:
             continue  # only what the query is asking about can be superseded
         speaker = stems(a.record.speaker or "")
         newest: MemoryRecord | None = None
@@ -131,8 +150,8 @@ def _supersession(cands: list[Candidate], own_stems: list[frozenset[str]], terms
                 continue
             if not (own_stems[i] & own_stems[j]) - speaker:
                 continue
-            if not (own_stems[j] & query_stems) and b.values["cos"] < a.values["cos"] - SUPERSEDE_SLACK:
-                continue
+            if not (own_stems[j] & query_stems) and b.values["cos"] < a.values["cos"] * SUPERSEDE_SLACK:
+                continue  # the newer one must be about as relevant to the query
             if newest is None or b.record.event_time > newest.event_time:  # type: ignore[operator]
                 newest = b.record
         if newest is not None:

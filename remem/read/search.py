@@ -31,7 +31,7 @@ from remem.read import ranker as ranker_params
 from remem.read.fusion import Ranked, explain, rrf, score_fusion
 from remem.read.lexical import query_terms, query_words
 from remem.read.strength import retention
-from remem.read.timeparse import TimeRange, parse_time_expressions
+from remem.read.timeparse import TimeRange, is_when_question, parse_time_expressions
 
 try:
     from remem.read.timeparse import query_tense
@@ -155,7 +155,8 @@ def candidates(
     n_docs, freqs = store.doc_freqs(qwords)
     terms = query_terms(qwords, n_docs, freqs)
     about_now = not ranges and not long_query and query_tense(text) == "present"
-    return feats.build(records, entries, vector, terms, ranges, set(qwords), about_now, long_query), lists, ranges
+    when_q = not long_query and is_when_question(text)
+    return feats.build(records, entries, vector, terms, ranges, set(qwords), about_now, long_query, when_q), lists, ranges
 
 
 def _fitted_search(

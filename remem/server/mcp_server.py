@@ -137,9 +137,10 @@ def build_mcp(memory_for: Callable[[str | None], Memory]) -> MCPServer:
         session_id: OptSession = None,
         kind: KindArg = None,
         now: OptNow = None,
+        threshold: Annotated[float | None, Field(ge=0, le=1, description="Drop hits scoring below this (estimated probability of relevance).")] = None,
     ) -> HitList:
         mem = memory(ctx)
-        hits = await call(mem.search, query, user_id=user_id, session_id=session_id, limit=limit, kind=kind, now=now)
+        hits = await call(mem.search, query, user_id=user_id, session_id=session_id, limit=limit, kind=kind, now=now, threshold=threshold)
         return HitList(hits=[HitOut(**MemoryOut.of(h.memory).model_dump(), score=h.score) for h in hits])
 
     @server.tool(description="Get a ready-to-prompt block of a user's memories relevant to a query, "

@@ -108,7 +108,7 @@ def search(body: SearchRequest, mem: Mem) -> HitList:
     hits = mem.search(
         body.query, user_id=body.user_id, agent_id=body.agent_id, session_id=body.session_id, limit=body.limit,
         filters=body.filters, time_range=body.time_range, kind=_kinds(body.kind), mode=body.mode,
-        now=body.now, as_of=body.as_of,
+        now=body.now, as_of=body.as_of, threshold=body.threshold,
     )
     return HitList(items=hits)
 

@@ -70,6 +70,9 @@ class SearchRequest(Strict):
     mode: Annotated[str, Field(pattern="^(hybrid|dense|bm25)$")] | None = None
     now: TimeValue | None = Field(None, description="Reference time for 'last week' etc. and strength (default: now)")
     as_of: TimeValue | None = Field(None, description="Only facts valid at this time (default: valid now)")
+    threshold: Annotated[float, Field(ge=0, le=1)] | None = Field(
+        None, description="Drop hits whose score (estimated probability of relevance) is below this"
+    )
 
 
 class ContextRequest(Strict):
