@@ -63,7 +63,7 @@ class Memory:
         use ``REMEM_LLM_BASE_URL``/``REMEM_LLM_MODEL`` when they are set."""
         if path is not None and url is not None:
             raise InvalidInputError("give either path= or url=, not both")
-        self.embedder = embedder or default_embedder()
+        self.embedder = embedder if embedder is not None else default_embedder()
         self.search_config = search_config or SearchConfig()
         self.index_config = index_config or IndexConfig()
         self.store: Store = store or open_store(url or path or default_path(), tenant=tenant)

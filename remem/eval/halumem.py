@@ -166,7 +166,7 @@ def run_halumem(
         )
     if batch_turns < 1 or not 0 < threshold <= 1:
         raise InvalidInputError("batch_turns must be >= 1 and threshold in (0, 1]")
-    embedder = embedder or default_embedder()
+    embedder = embedder if embedder is not None else default_embedder()
     report = HaluMemReport(data=str(data_path), threshold=threshold, batch_turns=batch_turns)
     for u, user in enumerate(load_users(Path(data_path))):
         if users is not None and u >= users:

@@ -65,7 +65,7 @@ class RunStats:
 
 def make_embedder(cache_dir: str | Path | None, use_cache: bool, base: Embedder | None = None) -> CachedEmbedder:
     """The run's embedder: the default model behind a disk cache (or an in-memory one)."""
-    inner = base or default_embedder()
+    inner = base if base is not None else default_embedder()
     if not use_cache:
         return CachedEmbedder(inner, ":memory:")
     folder = Path(cache_dir).expanduser() if cache_dir else default_cache_dir()

@@ -23,7 +23,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Literal
 
-from remem.embed import Embedder
+from remem.embed import Embedder, embed_queries
 from remem.errors import InvalidInputError
 from remem.models import MemoryRecord, SearchHit, utcnow
 from remem.read import features as feats
@@ -85,7 +85,7 @@ def hybrid_search(
     if config.fusion == "fitted":
         return _fitted_search(store, embedder, text, query, limit, config, mode, now)
     depth = max(limit * 3, config.min_candidates)
-    vector = embedder.embed([text])[0] if mode in ("hybrid", "dense") else None
+    vector = embed_queries(embedder, [text])[0] if mode in ("hybrid", "dense") else None
 
     lists: dict[str, Ranked] = {}
     weights: dict[str, float] = {}
@@ -137,7 +137,7 @@ def candidates(
     depth = max(limit * 3, config.min_candidates)
     qwords = query_words(text)
     lexical_text = " ".join(qwords) or text
-    vector = embedder.embed([embedding_text(text, config.long_query_words)])[0] if mode in ("hybrid", "dense") else None
+    vector = embed_queries(embedder, [embedding_text(text, config.long_query_words)])[0] if mode in ("hybrid", "dense") else None
     lists: dict[str, Ranked] = {}
     weights: dict[str, float] = {}
     _retrieve(store, lexical_text, vector, query, depth, mode, config, lists, weights, prefix="")

@@ -66,7 +66,7 @@ class Tenants:
         query_cache: int = 2048,
     ) -> None:
         self._root: Store = store or open_store(location or default_path())
-        self.embedder = CachedEmbedder(embedder or default_embedder(), query_cache)
+        self.embedder = CachedEmbedder(embedder if embedder is not None else default_embedder(), query_cache)
         self._root.check_embedding(self.embedder.model_name, self.embedder.dim)
         self._memories: dict[str, Memory] = {}
         self._lock = threading.Lock()
