@@ -40,6 +40,12 @@ SUPERSEDE_SLACK = 0.5  # ... and the newer one must hold a query word or be half
 SUPERSEDE_RELEVANT = 0.3  # a memory this close to the query (or holding its words) is what it asks about
 
 
+# a newer memory that *changes* something says so: "moved", "quit", "stopped", "now", "no longer"...
+_CHANGE_WORDS = re.compile(
+    r"\b(?:mov(?:ed|ing)|relocat\w*|quit|left|stopped|no longer|anymore|any more|switched|changed|now|"
+    r"these days|instead|became|started|new|gone|turned|replaced|sold|broke up|divorced|retired)\b",
+    re.IGNORECASE,
+)
 _DATE_WORDS = re.compile(
     r"\b(?:january|february|march|april|may|june|july|august|september|october|november|december"
     r"|monday|tuesday|wednesday|thursday|friday|saturday|sunday|weekend|yesterday|today|tonight|tomorrow"
@@ -117,18 +123,24 @@ def _session_features(cands: list[Candidate], own_stems: list[frozenset[str]], t
     for i, c in enumerate(cands):
         if c.record.session_id:
             by_session.setdefault(c.record.session_id, []).append(i)
+    total = terms.total
     for members in by_session.values():
-        if len(members) < 2:
+        if len(members) < 2 or total <= 0:
             continue
+        # how many members hold each query word, so "the others" is a subtraction, not a union per turn
+        holders = {t: sum(1 for j in members if t in own_stems[j]) for t in terms.idf}
+        cosines = sorted((cands[j].values["cos"], j) for j in members)
         for i in members:
-            others = [j for j in members if j != i]
-            cands[i].values["sess_cos"] = max(0.0, max(cands[j].values["cos"] for j in others))
-            cands[i].values["sess_lex"] = terms.coverage(set().union(*(own_stems[j] for j in others)))
+            best = cosines[-1] if cosines[-1][1] != i else cosines[-2]
+            cands[i].values["sess_cos"] = max(0.0, best[0])
+            mass = sum(w for t, w in terms.idf.items() if holders[t] - (t in own_stems[i]) > 0)
+            cands[i].values["sess_lex"] = mass / total
 
 
 def _supersession(cands: list[Candidate], own_stems: list[frozenset[str]], terms: QueryTerms) -> None:
-    """Mark a memory superseded when a newer candidate is about the same thing: close in
-    meaning (cosine >= SUPERSEDE_COS), sharing a content word, and at least as relevant to
+    """Mark a memory superseded when a newer candidate is about the same thing and says it
+    changed: close in meaning (cosine >= SUPERSEDE_COS), sharing a content word, holding a
+    word of change ("moved", "quit", "now", "no longer"...), and at least as relevant to
     the query (it holds a query word, or has at least SUPERSEDE_SLACK of the older one's cosine).
     Only asked for queries about the present; the newest such memory is named."""
     query_stems = frozenset(terms.idf)
@@ -148,8 +160,8 @@ def _supersession(cands: list[Candidate], own_stems: list[frozenset[str]], terms
             b = cands[j]
             if j == i or b.record.event_time <= a.record.event_time or b.record.user_id != a.record.user_id:  # type: ignore[operator]
                 continue
-            if not (own_stems[i] & own_stems[j]) - speaker:
-                continue
+            if not (own_stems[i] & own_stems[j]) - speaker or not _CHANGE_WORDS.search(b.record.content):
+                continue  # about the same thing, and saying that something changed
             if not (own_stems[j] & query_stems) and b.values["cos"] < a.values["cos"] * SUPERSEDE_SLACK:
                 continue  # the newer one must be about as relevant to the query
             if newest is None or b.record.event_time > newest.event_time:  # type: ignore[operator]
