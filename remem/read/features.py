@@ -77,11 +77,12 @@ def build(
     about_now: bool,
     long_query: bool = False,
     when_question: bool = False,
+    known_cos: dict[str, float] | None = None,
 ) -> list[Candidate]:
     """Features for every candidate record."""
     cands = [Candidate(r, entries.get(r.id, ("", None))[1], entries.get(r.id, (r.content, None))[0]) for r in records]
     own_stems: list[frozenset[str]] = []
-    cosines = _cosines(query_vector, cands)
+    cosines = _cosines(query_vector, cands, known_cos or {})
     for c, cos in zip(cands, cosines):
         own = stems(c.record.content)
         context = stems(c.index_text) - own - stems(c.record.speaker or "")
@@ -105,11 +106,12 @@ def build(
     return cands
 
 
-def _cosines(query_vector: np.ndarray | None, cands: list[Candidate]) -> list[float]:
+def _cosines(query_vector: np.ndarray | None, cands: list[Candidate], known: dict[str, float]) -> list[float]:
+    """Cosines from the dense retriever where it scored the candidate, else from its vector."""
     if query_vector is None:
         return [0.0] * len(cands)
-    have = [i for i, c in enumerate(cands) if c.vector is not None]
-    out = [0.0] * len(cands)
+    out = [float(known.get(c.record.id, 0.0)) for c in cands]
+    have = [i for i, c in enumerate(cands) if c.vector is not None and c.record.id not in known]
     if have:
         sims = np.stack([cands[i].vector for i in have]) @ np.asarray(query_vector, dtype=np.float32)  # type: ignore[misc]
         for i, s in zip(have, sims.tolist()):

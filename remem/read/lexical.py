@@ -15,19 +15,9 @@ import math
 from dataclasses import dataclass
 from functools import lru_cache
 
-import Stemmer
-
-from remem.store.text import STOPWORDS, words
+from remem.store.text import STOPWORDS, stem, words
 
 MAX_QUERY_TERMS = 32  # a whole dialogue as query: its last words matter most (see query_terms)
-_stemmer = Stemmer.Stemmer("porter")
-
-
-@lru_cache(maxsize=200_000)
-def stem(word: str) -> str:
-    return _stemmer.stemWord(word)
-
-
 @lru_cache(maxsize=100_000)
 def stems(text: str) -> frozenset[str]:
     """The stemmed content words of ``text`` (cached: candidates recur across queries)."""

@@ -17,6 +17,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from remem.errors import InvalidInputError
 from remem.read.features import FEATURES
 
@@ -36,6 +38,15 @@ class Ranker:
         """Probability of relevance in (0, 1)."""
         z = self.logit(values, drop)
         return 1.0 / (1.0 + math.exp(-z)) if z >= -700 else 0.0
+
+    def scores(self, rows: list[dict[str, float]], drop: tuple[str, ...] = ()) -> list[float]:
+        """:meth:`score` for many candidates at once."""
+        if not rows:
+            return []
+        names = [n for n in self.weights if n not in drop]
+        x = np.asarray([[r.get(n, 0.0) for n in names] for r in rows], dtype=np.float64)
+        z = x @ np.asarray([self.weights[n] for n in names]) + self.bias
+        return (1.0 / (1.0 + np.exp(-np.clip(z, -700, 700)))).tolist()
 
     def contributions(self, values: dict[str, float]) -> dict[str, float]:
         """Each feature's share of the logit (for explanations), non-zero ones only."""

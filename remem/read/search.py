@@ -151,12 +151,15 @@ def candidates(
     if not ids:
         return [], lists, ranges
     records = store.get_many(ids)
-    entries = store.index_entries([r.id for r in records])
+    known_cos = {item: score for name, ranked in lists.items() if name.endswith("dense") for item, score in ranked}
+    about_now = not ranges and not long_query and query_tense(text) == "present"
+    need = None if about_now else {r.id for r in records if r.id not in known_cos}  # supersession compares vectors
+    entries = store.index_entries([r.id for r in records], vectors_for=need)
     n_docs, freqs = store.doc_freqs(qwords)
     terms = query_terms(qwords, n_docs, freqs)
-    about_now = not ranges and not long_query and query_tense(text) == "present"
     when_q = not long_query and is_when_question(text)
-    return feats.build(records, entries, vector, terms, ranges, set(qwords), about_now, long_query, when_q), lists, ranges
+    cands = feats.build(records, entries, vector, terms, ranges, set(qwords), about_now, long_query, when_q, known_cos)
+    return cands, lists, ranges
 
 
 def _fitted_search(
@@ -164,7 +167,7 @@ def _fitted_search(
 ) -> list[SearchHit]:
     model = ranker_params.load(config.ranker)
     cands, lists, ranges = candidates(store, embedder, text, query, limit, config, mode, now)
-    base = {c.record.id: model.score(c.values, config.drop_features) for c in cands}
+    base = dict(zip((c.record.id for c in cands), model.scores([c.values for c in cands], config.drop_features)))
     if "superseded" not in config.drop_features:
         # the newest memory about a thing inherits the relevance of what it supersedes
         for c in cands:

@@ -503,7 +503,7 @@ class PostgresStore:
         )
         return [(r["id"], float(r["score"])) for r in rows]
 
-    def index_entries(self, ids: list[str]) -> dict[str, tuple[str, np.ndarray | None]]:
+    def index_entries(self, ids: list[str], vectors_for: set[str] | None = None) -> dict[str, tuple[str, np.ndarray | None]]:
         if not ids:
             return {}
         rows = self._select(
@@ -511,7 +511,7 @@ class PostgresStore:
         )
         out: dict[str, tuple[str, np.ndarray | None]] = {}
         for r in rows:
-            vec = r["embedding"]
+            vec = r["embedding"] if vectors_for is None or r["id"] in vectors_for else None
             if vec is not None:
                 vec = np.asarray(vec.to_numpy() if hasattr(vec, "to_numpy") else vec, dtype=np.float32)
             out[r["id"]] = (r["index_text"] or "", vec)

@@ -23,7 +23,7 @@ from remem.models import HistoryEntry, MemoryRecord, Operation, parse_time
 from remem.store.base import DEFAULT_TENANT, DOC_FREQ_CAP, SCHEMA_VERSION, Link, Query, Write
 from remem.store.common import ParsedItem, encode_vector, parse_export_items
 from remem.store.filters import Condition, format_time, parse_filters, read_time
-from remem.store.text import fts_query
+from remem.store.text import fts_query, stem
 from remem.store.vector_index import VectorIndex
 
 log = logging.getLogger("remem.store")
@@ -417,33 +417,42 @@ class SQLiteStore:
                 return [(r["id"], -float(r["s"])) for r in rows]
             window *= 8
 
-    def index_entries(self, ids: list[str]) -> dict[str, tuple[str, np.ndarray | None]]:
+    def index_entries(self, ids: list[str], vectors_for: set[str] | None = None) -> dict[str, tuple[str, np.ndarray | None]]:
         out: dict[str, tuple[str, np.ndarray | None]] = {}
         for chunk in _chunks(ids, 500):
             marks = ",".join("?" * len(chunk))
             rows = self._select(
-                "SELECT m.id AS id, f.text AS text, v.vec AS vec FROM memories m "
-                "LEFT JOIN memories_fts f ON f.rowid = m.rowid LEFT JOIN vectors v ON v.mem_rowid = m.rowid "
+                "SELECT m.id AS id, f.text AS text FROM memories m LEFT JOIN memories_fts f ON f.rowid = m.rowid "
                 f"WHERE m.tenant = ? AND m.id IN ({marks})",
                 (self.tenant, *chunk),
             )
             for r in rows:
-                vec = np.frombuffer(r["vec"], dtype=np.float32) if r["vec"] is not None else None
-                out[r["id"]] = (r["text"] or "", vec)
+                out[r["id"]] = (r["text"] or "", None)
+        wanted = [i for i in ids if i in out and (vectors_for is None or i in vectors_for)]
+        for chunk in _chunks(wanted, 500):
+            marks = ",".join("?" * len(chunk))
+            for r in self._select(
+                f"SELECT m.id AS id, v.vec AS vec FROM memories m JOIN vectors v ON v.mem_rowid = m.rowid WHERE m.tenant = ? AND m.id IN ({marks})",
+                (self.tenant, *chunk),
+            ):
+                out[r["id"]] = (out[r["id"]][0], np.frombuffer(r["vec"], dtype=np.float32))
         return out
 
     def doc_freqs(self, words: list[str]) -> tuple[int, dict[str, int]]:
+        """From FTS5's own vocabulary (fts5vocab, one index lookup per word): rows holding each
+        word's Porter stem, over the whole table as FTS5's bm25() counts them."""
         top = self._select("SELECT rowid AS n FROM memories_fts ORDER BY rowid DESC LIMIT 1", ())
         n_docs = int(top[0]["n"]) if top else 0
-        freqs: dict[str, int] = {}
-        for w in words:
-            term = '"' + w.replace('"', '""') + '"'
-            rows = self._select(
-                "SELECT count(*) AS n FROM (SELECT 1 FROM memories_fts WHERE memories_fts MATCH ? LIMIT ?)",
-                (f"text : {term}", DOC_FREQ_CAP),
-            )
-            freqs[w] = int(rows[0]["n"])
-        return n_docs, freqs
+        stems = {w: stem(w) for w in words}
+        with self._db.lock:
+            self._db.conn.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.remem_vocab USING fts5vocab(main, memories_fts, 'row')")
+        found: dict[str, int] = {}
+        unique = list(dict.fromkeys(stems.values()))
+        for chunk in _chunks(unique, 500):
+            marks = ",".join("?" * len(chunk))
+            for r in self._select(f"SELECT term, doc FROM temp.remem_vocab WHERE term IN ({marks})", chunk):
+                found[r["term"]] = min(int(r["doc"]), DOC_FREQ_CAP)
+        return n_docs, {w: found.get(s, 0) for w, s in stems.items()}
 
     def _more_matches(self, match: str, window: int) -> bool:
         rows = self._select("SELECT count(*) AS n FROM (SELECT 1 FROM memories_fts WHERE memories_fts MATCH ? LIMIT ?)", (match, window + 1))

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
+
+import Stemmer
 
 _WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)?", re.UNICODE)
 
@@ -36,3 +39,12 @@ def fts_query(text: str) -> str:
     """An FTS5 MATCH expression: the query's content words, OR-ed, each quoted."""
     terms = keywords(text) or list(dict.fromkeys(words(text)))
     return " OR ".join('"' + t.replace('"', '""') + '"' for t in terms[:64])
+
+
+_stemmer = Stemmer.Stemmer("porter")  # the original Porter algorithm, as FTS5's porter tokenizer
+
+
+@lru_cache(maxsize=200_000)
+def stem(word: str) -> str:
+    """A lower-case word's Porter stem (how the FTS5 index stores it)."""
+    return _stemmer.stemWord(word)
