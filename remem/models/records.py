@@ -203,4 +203,4 @@ Filters = dict[str, FilterValue]
 metadata keys (``"topic"`` or ``"metadata.topic"``); a list means "any of"; a dict
 takes operators ``eq ne gt gte lt lte in``."""
 
-FusionMode = Literal["rrf", "score"]
+FusionMode = Literal["fitted", "rrf", "score"]

@@ -80,7 +80,10 @@ def build(
     known_cos: dict[str, float] | None = None,
 ) -> list[Candidate]:
     """Features for every candidate record."""
-    cands = [Candidate(r, entries.get(r.id, ("", None))[1], entries.get(r.id, (r.content, None))[0]) for r in records]
+    cands = []
+    for r in records:
+        text, vector = entries.get(r.id, (r.content, None))
+        cands.append(Candidate(r, vector, text))
     own_stems: list[frozenset[str]] = []
     cosines = _cosines(query_vector, cands, known_cos or {})
     for c, cos in zip(cands, cosines):

@@ -27,13 +27,16 @@ def stems(text: str) -> frozenset[str]:
 def query_words(text: str) -> list[str]:
     """Distinct content words of a query, at most MAX_QUERY_TERMS, the latest kept when a long
     query (a dialogue) has more: its last turns are what the next reply is about."""
-    seen: dict[str, None] = {}
+    kept: list[str] = []
+    seen: set[str] = set()
     for w in reversed(words(text)):
-        if w not in STOPWORDS and w not in seen and stem(w) not in {stem(s) for s in seen}:
-            seen[w] = None
-        if len(seen) >= MAX_QUERY_TERMS:
+        if w in STOPWORDS or stem(w) in seen:
+            continue
+        seen.add(stem(w))
+        kept.append(w)
+        if len(kept) >= MAX_QUERY_TERMS:
             break
-    return list(reversed(seen))
+    return kept[::-1]
 
 
 @dataclass(frozen=True)

@@ -31,13 +31,7 @@ from remem.read import ranker as ranker_params
 from remem.read.fusion import Ranked, explain, rrf, score_fusion
 from remem.read.lexical import query_terms, query_words
 from remem.read.strength import retention
-from remem.read.timeparse import TimeRange, is_when_question, parse_time_expressions
-
-try:
-    from remem.read.timeparse import query_tense
-except ImportError:  # pragma: no cover - transitional
-    def query_tense(query: str) -> str:
-        return "neutral"
+from remem.read.timeparse import TimeRange, is_when_question, parse_time_expressions, query_tense
 from remem.store import Query, Store
 from remem.store.text import keywords
 

@@ -49,6 +49,7 @@ class _Database:
     def __init__(self, path: Path, hnsw_threshold: int) -> None:
         self.path = path
         self.lock = threading.RLock()
+        self.vocab_ready = False  # temp.remem_vocab (fts5vocab over the text index) made on this connection
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             self.conn = sqlite3.connect(
@@ -444,8 +445,11 @@ class SQLiteStore:
         top = self._select("SELECT rowid AS n FROM memories_fts ORDER BY rowid DESC LIMIT 1", ())
         n_docs = int(top[0]["n"]) if top else 0
         stems = {w: stem(w) for w in words}
-        with self._db.lock:
-            self._db.conn.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.remem_vocab USING fts5vocab(main, memories_fts, 'row')")
+        db = self._db
+        if not db.vocab_ready:
+            with db.lock:
+                db.conn.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.remem_vocab USING fts5vocab(main, memories_fts, 'row')")
+            db.vocab_ready = True
         found: dict[str, int] = {}
         unique = list(dict.fromkeys(stems.values()))
         for chunk in _chunks(unique, 500):
