@@ -213,7 +213,11 @@ def test_hnsw_partition_matches_exact_and_survives_reopen(tmp_path: Path) -> Non
     query = vectors[7]
     top = store.vector_search(query, Query(user_id="u"), 10)
     exact = np.argsort(-(vectors[:n] @ query))[:10]
-    assert [store.get(i).content for i, _ in top][:5] == [f"m{j}" for j in exact[:5]]
+    got = [store.get(i).content for i, _ in top]
+    assert got[0] == "m7"
+    assert len(set(got) & {f"m{j}" for j in exact}) >= 9  # approximate: recall@10, not order
+    for probe in range(0, n, 7):  # every node is reachable: a vector finds itself first
+        assert store.get(store.vector_search(vectors[probe], Query(user_id="u"), 1)[0][0]).content == f"m{probe}"
     part = store._db.index._parts[("default", "u")]  # type: ignore[union-attr]
     assert type(part.impl).__name__ == "HNSWPartition"
     store.close()

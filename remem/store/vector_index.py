@@ -81,6 +81,13 @@ class ExactPartition:
         return self._keys[: self._n], self._matrix[: self._n]
 
 
+SERIAL_SEED = 4096
+"""The first vectors of a graph are added on one thread. Added concurrently into a
+tiny graph, a few nodes end up unreachable (15 of 5,100 self-queries missed at 600
+vectors; 0 of 30,600 when serial); past a few thousand nodes concurrency is safe
+(0 of 300 self-misses at 50k) and twice as fast."""
+
+
 class HNSWPartition:
     """An HNSW graph (usearch) with inner-product metric on unit vectors.
 
@@ -109,7 +116,12 @@ class HNSWPartition:
             present = keys_arr[np.asarray(self.index.contains(keys_arr), dtype=bool).reshape(-1)]
             if len(present):
                 self.index.remove(present)
-        self.index.add(keys_arr, np.ascontiguousarray(vectors, dtype=np.float32))
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        seed = max(0, min(SERIAL_SEED - len(self.index), len(keys_arr)))
+        if seed:
+            self.index.add(keys_arr[:seed], vectors[:seed], threads=1)
+        if seed < len(keys_arr):
+            self.index.add(keys_arr[seed:], vectors[seed:])
 
     def search(self, query: np.ndarray, k: int) -> list[tuple[int, float]]:
         if len(self.index) == 0:
