@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import reprlib
 from datetime import datetime
 from pathlib import Path
 from typing import IO, Any, Iterable, Iterator
@@ -12,16 +13,16 @@ from typing import IO, Any, Iterable, Iterator
 from remem.embed import Embedder, default_embedder
 from remem.errors import InvalidInputError, LLMNotConfiguredError, NotFoundError
 from remem.models import HistoryEntry, Kind, MemoryRecord, Operation, SearchHit, check_content, parse_time, utcnow
+from remem.models.checks import check_id, check_int, check_json
 from remem.read import SearchConfig, hybrid_search
 from remem.read.context import MIN_LINE_TOKENS, Context, expand_with_neighbors, pack
 from remem.store import DEFAULT_TENANT, Link, Query, Store, Write, open_store
-from remem.store.common import encode_vector
+from remem.store.common import encode_vector, parse_export_items
 from remem.write.keywords import extract_keywords
 from remem.write import IndexConfig, index_text, index_texts, normalize_messages, records_from_messages
 
 log = logging.getLogger("remem")
 
-MAX_ID_CHARS = 256
 MAX_LIMIT = 10_000
 UPDATABLE = {"content", "metadata", "importance", "keywords", "tags", "context", "event_time", "valid_from", "valid_to"}
 
@@ -228,11 +229,9 @@ class Memory:
         if not changes:
             raise InvalidInputError("update needs at least one field to change")
         changed = [k for k, v in changes.items() if getattr(current, k) != v]
-        try:
-            new = current.model_copy(update={**changes, "version": current.version + 1, "updated_at": utcnow()})
-            new = MemoryRecord.model_validate(new.model_dump())
-        except ValueError as exc:
-            raise InvalidInputError(str(exc)) from None
+        new = MemoryRecord.model_validate(
+            {**current.model_dump(), **changes, "version": current.version + 1, "updated_at": utcnow()}
+        )
         text = vector = None
         if "content" in changed or "event_time" in changed:
             text = index_text(new, self._turns_before(new), self.index_config)
@@ -314,6 +313,7 @@ class Memory:
         check_content(query)
         if not isinstance(token_budget, int) or isinstance(token_budget, bool) or token_budget < 1:
             raise InvalidInputError("token_budget must be a positive integer")
+        check_int(neighbors, "neighbors", minimum=0, maximum=50)
         q, when = self._read_query(user_id, agent_id, session_id, kind, filters, None, now, as_of)
         total = self.store.count(q)
         if total <= MAX_LIMIT and total * MIN_LINE_TOKENS <= token_budget:
@@ -364,8 +364,7 @@ class Memory:
         include_deleted: bool = False,
     ) -> list[MemoryRecord]:
         """Memories in scope, newest first, paginated with ``limit``/``offset``."""
-        if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
-            raise InvalidInputError("offset must be a non-negative integer")
+        check_int(offset, "offset", minimum=0)
         q = self._query(user_id, agent_id, session_id, kind, filters, time_range)
         q.include_deleted = include_deleted
         return self.store.list(q, limit=_limit(limit), offset=offset)
@@ -413,14 +412,13 @@ class Memory:
     def import_(self, items: Iterable[dict[str, Any]]) -> tuple[int, int]:
         """Load exported items losslessly; returns (imported, skipped as already present).
         Every item is checked before anything is written: one bad item changes nothing."""
+        if isinstance(items, (str, bytes, dict)) or not isinstance(items, Iterable):
+            raise InvalidInputError("import needs an iterable of export items (dicts)")
         batch = list(items)
-        missing = [
-            i for i, item in enumerate(batch)
-            if isinstance(item, dict) and item.get("vector") is None and isinstance(item.get("record"), dict)
-        ]
+        parsed = parse_export_items(batch)  # check everything before embedding anything
+        missing = [i for i, p in enumerate(parsed) if p.vector is None]
         if missing:
-            texts = [batch[i].get("index_text") or batch[i]["record"].get("content", "") for i in missing]
-            for i, vec in zip(missing, self.embedder.embed(texts)):
+            for i, vec in zip(missing, self.embedder.embed([parsed[i].index_text for i in missing])):
                 batch[i] = {**batch[i], "vector": encode_vector(vec)}
         return self.store.import_items(batch)
 
@@ -445,8 +443,10 @@ class Memory:
         kinds = None
         if kind is not None:
             kinds = [_kind(k) for k in (kind if isinstance(kind, list) else [kind])]
-        if filters is not None and not isinstance(filters, dict):
-            raise InvalidInputError("filters must be a dict")
+        if filters is not None:
+            if not isinstance(filters, dict):
+                raise InvalidInputError("filters must be a dict")
+            check_json(filters, "filters")
         tr = None
         if time_range is not None:
             if not isinstance(time_range, (tuple, list)) or len(time_range) != 2:
@@ -456,14 +456,7 @@ class Memory:
 
 
 def _check_id(name: str, value: Any, *, required: bool = False) -> None:
-    if value is None:
-        if required:
-            raise InvalidInputError(f"{name} is required")
-        return
-    if not isinstance(value, str) or not value.strip():
-        raise InvalidInputError(f"{name} must be a non-empty string")
-    if len(value) > MAX_ID_CHARS:
-        raise InvalidInputError(f"{name} is longer than {MAX_ID_CHARS} characters")
+    check_id(value, name, required=required)
 
 
 def _scope(**ids: str | None) -> dict[str, str | None]:
@@ -476,7 +469,7 @@ def _kind(kind: Any) -> Kind:
     try:
         return Kind(kind)
     except ValueError:
-        raise InvalidInputError(f"unknown kind {kind!r}; use one of {[k.value for k in Kind]}") from None
+        raise InvalidInputError(f"unknown kind {reprlib.repr(kind)}; use one of {[k.value for k in Kind]}") from None
 
 
 def _limit(limit: Any) -> int:
@@ -490,11 +483,7 @@ def _metadata(metadata: Any) -> dict[str, Any]:
         return {}
     if not isinstance(metadata, dict):
         raise InvalidInputError(f"metadata must be a dict, got {type(metadata).__name__}")
-    try:
-        json.dumps(metadata)
-    except (TypeError, ValueError) as exc:
-        raise InvalidInputError(f"metadata must be JSON-serialisable: {exc}") from None
-    return metadata
+    return check_json(metadata, "metadata")
 
 
 class _open:

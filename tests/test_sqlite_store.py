@@ -347,3 +347,74 @@ def test_filtered_search_across_users_finds_candidates_once(tmp_path: Path) -> N
     exact = sorted(odd, key=lambda i: -float(vectors[i] @ query))[:8]
     assert [h for h, _ in hits] == [recs[i].id for i in exact]
     store.close()
+
+
+def _hnsw_store(db: Path, vectors: np.ndarray, prefix: str, threshold: int = 100) -> SQLiteStore:
+    store = SQLiteStore(db, hnsw_threshold=threshold)
+    store.check_embedding("synthetic", vectors.shape[1])
+    store.insert([Write(MemoryRecord(content=f"{prefix}{i}", user_id="u"), f"{prefix}{i}", v) for i, v in enumerate(vectors)])
+    return store
+
+
+def _probe(store: SQLiteStore, vectors: np.ndarray, prefix: str) -> int:
+    """How many vectors find their own memory first (exact-content probes)."""
+    found = 0
+    for i in range(0, len(vectors), 10):
+        [(top, _)] = store.vector_search(vectors[i], Query(user_id="u"), 1)
+        found += store.get(top).content == f"{prefix}{i}"
+    return found
+
+
+def test_store_recreated_at_the_same_path_never_reuses_the_old_vector_cache(tmp_path: Path) -> None:
+    db = tmp_path / "m.db"
+    old, new = _clustered(400, 16, seed=3), _clustered(400, 16, seed=4)
+    store = _hnsw_store(db, old, "old")
+    store.vector_search(old[0], Query(user_id="u"), 1)  # builds HNSW; close() saves it as a cache
+    store.close()
+    assert list((tmp_path / "m.db.idx").glob("*.usearch"))
+    for path in tmp_path.glob("m.db*"):
+        if path.is_file():
+            path.unlink()  # the store is deleted; its cache directory stays behind
+    store = _hnsw_store(db, new, "new")
+    assert _probe(store, new, "new") == 40
+    store.close()
+
+
+def test_older_copy_restored_over_a_store_never_reuses_the_newer_cache(tmp_path: Path) -> None:
+    import shutil
+
+    db, backup = tmp_path / "m.db", tmp_path / "backup.db"
+    first, later, diverged = _clustered(300, 16, seed=5), _clustered(200, 16, seed=6), _clustered(250, 16, seed=7)
+    store = _hnsw_store(db, first, "a")
+    store.close()
+    shutil.copy(db, backup)  # an older copy (same store identity)
+    store = SQLiteStore(db, hnsw_threshold=100)
+    store.check_embedding("synthetic", 16)
+    store.insert([Write(MemoryRecord(content=f"b{i}", user_id="u"), f"b{i}", v) for i, v in enumerate(later)])
+    store.vector_search(later[0], Query(user_id="u"), 1)
+    store.close()  # cache saved at the newer watermark
+    shutil.copy(backup, db)
+    for wal in tmp_path.glob("m.db-*"):
+        wal.unlink()
+    store = SQLiteStore(db, hnsw_threshold=100)  # restored, then written past the cache's watermark
+    store.check_embedding("synthetic", 16)
+    store.insert([Write(MemoryRecord(content=f"c{i}", user_id="u"), f"c{i}", v) for i, v in enumerate(diverged)])
+    assert _probe(store, diverged, "c") == 25
+    [(top, _)] = store.vector_search(later[5], Query(user_id="u"), 1)
+    assert not store.get(top).content.startswith("b")  # rows of the newer file never come back
+    store.close()
+
+
+@pytest.mark.parametrize("meta", ['[1, 2]', '"x"', "null", '{"generation": "1"}', '{"watermark": true}', "{bad json"])
+def test_crafted_cache_meta_never_breaks_search(tmp_path: Path, meta: str) -> None:
+    db = tmp_path / "m.db"
+    vectors = _clustered(300, 16, seed=8)
+    store = _hnsw_store(db, vectors, "m")
+    store.vector_search(vectors[0], Query(user_id="u"), 1)
+    store.close()
+    for path in (tmp_path / "m.db.idx").glob("*.json"):
+        path.write_text(meta)
+    store = SQLiteStore(db, hnsw_threshold=100)
+    store.check_embedding("synthetic", 16)
+    assert _probe(store, vectors, "m") == 30
+    store.close()

@@ -9,9 +9,10 @@ from datetime import date, datetime, timezone
 from enum import Enum
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from remem.errors import InvalidInputError
+from remem.models.checks import check_id, check_int, check_json, check_number, check_text, check_time, describe
 
 MAX_CONTENT_CHARS = 100_000
 
@@ -77,9 +78,7 @@ def parse_time(value: Any, *, field: str = "timestamp") -> datetime | None:
                 raise InvalidInputError(f"{field}: cannot parse {value!r} as a date/time") from None
     else:
         raise InvalidInputError(f"{field}: expected a datetime, ISO string or epoch seconds, got {type(value).__name__}")
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=timezone.utc)
-    return dt.astimezone(timezone.utc)
+    return check_time(dt, field)
 
 
 def _parse_free_text(text: str) -> datetime | None:
@@ -92,7 +91,27 @@ def _parse_free_text(text: str) -> datetime | None:
     )
 
 
-class Message(BaseModel):
+class CheckedModel(BaseModel):
+    """A model whose invalid input raises :class:`InvalidInputError` (a ``ValueError``)
+    naming the field, instead of pydantic's ``ValidationError``."""
+
+    def __init__(self, **data: Any) -> None:
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            raise InvalidInputError(describe(exc)) from None
+
+    @classmethod
+    def model_validate(cls, obj: Any, **kwargs: Any) -> Any:
+        if isinstance(obj, dict) and not all(isinstance(key, str) for key in obj):
+            raise InvalidInputError(f"{cls.__name__} fields must be named by strings")
+        try:
+            return super().model_validate(obj, **kwargs)
+        except ValidationError as exc:
+            raise InvalidInputError(describe(exc)) from None
+
+
+class Message(CheckedModel):
     """One chat message given to :meth:`Memory.add`."""
 
     model_config = ConfigDict(extra="forbid")
@@ -114,20 +133,34 @@ class Message(BaseModel):
     def _content(cls, v: str) -> str:
         return check_content(v)
 
+    @field_validator("role", "name")
+    @classmethod
+    def _text(cls, v: str | None, info: ValidationInfo) -> str | None:
+        return v if v is None else check_text(v, f"message {info.field_name}")
+
+    @field_validator("id")
+    @classmethod
+    def _id(cls, v: str | None) -> str | None:
+        return check_id(v, "message id")
+
+    @field_validator("metadata")
+    @classmethod
+    def _metadata(cls, v: dict[str, Any]) -> dict[str, Any]:
+        return check_json(v, "message metadata")
+
 
 def check_content(v: Any) -> str:
     if not isinstance(v, str):
         raise InvalidInputError(f"content must be a string, got {type(v).__name__}")
     if not v.strip():
         raise InvalidInputError("content is empty")
-    if "\x00" in v:
-        raise InvalidInputError("content contains a NUL character")
+    check_text(v, "content")
     if len(v) > MAX_CONTENT_CHARS:
         raise InvalidInputError(f"content is {len(v)} characters; the limit is {MAX_CONTENT_CHARS}")
     return v
 
 
-class MemoryRecord(BaseModel):
+class MemoryRecord(CheckedModel):
     """One memory with its scope, provenance, version and validity."""
 
     model_config = ConfigDict(use_enum_values=False)
@@ -157,6 +190,52 @@ class MemoryRecord(BaseModel):
     context: str | None = None
     deleted_at: datetime | None = None
 
+    @field_validator("id")
+    @classmethod
+    def _id(cls, v: str) -> str:
+        return check_id(v, "id", required=True)  # type: ignore[return-value]
+
+    @field_validator("user_id", "agent_id", "session_id")
+    @classmethod
+    def _scope(cls, v: str | None, info: ValidationInfo) -> str | None:
+        return check_id(v, info.field_name)
+
+    @field_validator("content", "role", "speaker", "context")
+    @classmethod
+    def _text(cls, v: str | None, info: ValidationInfo) -> str | None:
+        return v if v is None else check_text(v, info.field_name)
+
+    @field_validator("metadata")
+    @classmethod
+    def _metadata(cls, v: dict[str, Any]) -> dict[str, Any]:
+        return check_json(v, "metadata")
+
+    @field_validator("source", "keywords", "tags")
+    @classmethod
+    def _strings(cls, v: list[str], info: ValidationInfo) -> list[str]:
+        return [check_text(item, info.field_name) for item in v]
+
+    @field_validator("version", "access_count")
+    @classmethod
+    def _count(cls, v: int, info: ValidationInfo) -> int:
+        return check_int(v, info.field_name, minimum=0)
+
+    @field_validator("importance", "strength")
+    @classmethod
+    def _number(cls, v: float, info: ValidationInfo) -> float:
+        return check_number(v, info.field_name)
+
+    @field_validator("created_at", "updated_at", "event_time", "valid_from", "valid_to", "last_accessed_at", "deleted_at")
+    @classmethod
+    def _time(cls, v: datetime | None, info: ValidationInfo) -> datetime | None:
+        return v if v is None else check_time(v, info.field_name)
+
+    @classmethod
+    def from_store(cls, data: dict[str, Any]) -> "MemoryRecord":
+        """A record read back from a store: it was checked when written, so it is built
+        without validating again (the read path materialises ~100 candidates a query)."""
+        return cls.model_construct(**{**data, "kind": Kind(data["kind"])})
+
     @property
     def is_deleted(self) -> bool:
         return self.deleted_at is not None
@@ -168,7 +247,7 @@ class MemoryRecord(BaseModel):
         return self.valid_to is None or when < self.valid_to
 
 
-class HistoryEntry(BaseModel):
+class HistoryEntry(CheckedModel):
     """One version of a memory: what changed, when, and why."""
 
     memory_id: str

@@ -12,9 +12,8 @@ from pydantic import ValidationError
 
 from remem.errors import InvalidInputError, RememError
 from remem.models import HistoryEntry, MemoryRecord, check_content
+from remem.models.checks import MAX_ID_CHARS
 from remem.store.base import Link
-
-MAX_ID_CHARS = 256
 
 
 @dataclass

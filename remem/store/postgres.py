@@ -808,7 +808,7 @@ def _as_time(value: Any) -> datetime | None:
 
 
 def _from_row(row: dict[str, Any]) -> MemoryRecord:
-    return MemoryRecord.model_validate({f: row[f] for f in _FIELDS})
+    return MemoryRecord.from_store({f: row[f] for f in _FIELDS})
 
 
 def _history_entry(r: dict[str, Any]) -> HistoryEntry:

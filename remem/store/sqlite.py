@@ -11,6 +11,7 @@ import json
 import logging
 import sqlite3
 import threading
+import uuid
 from datetime import datetime
 from importlib import resources
 from pathlib import Path
@@ -151,6 +152,8 @@ class SQLiteStore:
         """Record the store's embedding model on first use; refuse any other later."""
         db = self._db
         with db.transaction() as conn:
+            conn.execute("INSERT OR IGNORE INTO meta VALUES ('store_id', ?)", (uuid.uuid4().hex,))
+            store_id = conn.execute("SELECT value FROM meta WHERE key = 'store_id'").fetchone()[0]
             meta = dict(conn.execute("SELECT key, value FROM meta WHERE key IN ('embed_model','embed_dim')"))
             if not meta:
                 conn.execute("INSERT INTO meta VALUES ('embed_model', ?), ('embed_dim', ?)", (model, str(dim)))
@@ -162,7 +165,9 @@ class SQLiteStore:
                 )
         if db.index is None:
             db.dim = dim
-            db.index = VectorIndex(dim, cache_dir=Path(str(self.path) + ".idx"), hnsw_threshold=db.hnsw_threshold)
+            db.index = VectorIndex(
+                dim, cache_dir=Path(str(self.path) + ".idx"), hnsw_threshold=db.hnsw_threshold, store_id=store_id
+            )
 
     # -- writes ----------------------------------------------------------------------
     def insert(self, writes: list[Write], *, actor: str | None = None) -> list[MemoryRecord]:
@@ -517,8 +522,16 @@ class SQLiteStore:
                     (self.tenant, user_key, after),
                 ).fetchall()
 
+        def row_at(seq: int) -> tuple[int, bytes] | None:
+            with db.lock:
+                row = db.conn.execute(
+                    "SELECT mem_rowid, vec FROM vectors WHERE tenant = ? AND user_key = ? AND seq = ?",
+                    (self.tenant, user_key, seq),
+                ).fetchone()
+            return (row[0], row[1]) if row else None
+
         assert db.index is not None
-        return db.index.partition((self.tenant, user_key), (state[0], state[1] or 0), delta)
+        return db.index.partition((self.tenant, user_key), (state[0], state[1] or 0), delta, row_at)
 
     def _user_keys(self) -> list[str]:
         return [r["user_key"] for r in self._select("SELECT user_key FROM partitions WHERE tenant = ?", (self.tenant,))]
@@ -766,7 +779,7 @@ def _from_row(row: dict[str, Any]) -> MemoryRecord:
         data[field] = read_time(data[field])
     for field in _JSON_FIELDS:
         data[field] = json.loads(data[field])
-    return MemoryRecord.model_validate(data)
+    return MemoryRecord.from_store(data)
 
 
 def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:

@@ -7,11 +7,15 @@ So it can lag only until the next search, never disagree, and a crash loses noth
 
 Small partitions are searched exactly (numpy); past ``hnsw_threshold`` vectors a
 partition switches to an HNSW graph (usearch), whose file may be saved beside the
-store as a cache with its watermark and is reloaded on open.
+store as a cache with its watermark and is reloaded on open. A cache is bound to the
+store's identity (a random id written when the store was created) and to the row at its
+watermark (its key and a hash of its vector): a store re-created at the same path, or an
+older copy restored over it, never reuses a cache that is not its own.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -24,6 +28,12 @@ import numpy as np
 log = logging.getLogger("remem.index")
 
 Delta = Iterable[tuple[int, int, bytes]]  # (seq, key, float32 blob)
+RowAt = Callable[[int], "tuple[int, bytes] | None"]  # seq -> (key, blob) of that row, if present
+
+
+def _tail(seq: int, key: int, blob: bytes) -> list[object]:
+    """What identifies the row at a watermark: its seq, key and a hash of its vector."""
+    return [int(seq), int(key), hashlib.sha1(bytes(blob)).hexdigest()]
 
 
 class ExactPartition:
@@ -161,6 +171,7 @@ class Partition:
         self.hnsw_threshold = hnsw_threshold
         self.impl: ExactPartition | HNSWPartition = ExactPartition(dim)
         self.watermark = 0
+        self.tail: list[object] | None = None  # _tail() of the row at the watermark
         self.generation = 0
         self.lock = threading.Lock()
 
@@ -170,7 +181,8 @@ class Partition:
         for seq, key, blob in delta:
             keys.append(key)
             blobs.append(blob)
-            self.watermark = max(self.watermark, seq)
+            if seq > self.watermark:
+                self.watermark, self.tail = seq, _tail(seq, key, blob)
         if keys:
             vectors = np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(keys), self.dim)
             del blobs
@@ -192,9 +204,12 @@ class Partition:
 class VectorIndex:
     """All partitions of one store, kept in sync with it on demand."""
 
-    def __init__(self, dim: int, cache_dir: Path | None = None, hnsw_threshold: int = 20_000) -> None:
+    def __init__(
+        self, dim: int, cache_dir: Path | None = None, hnsw_threshold: int = 20_000, store_id: str | None = None
+    ) -> None:
         self.dim = dim
         self.cache_dir = cache_dir
+        self.store_id = store_id
         self.hnsw_threshold = hnsw_threshold
         self._parts: dict[tuple[str, str], Partition] = {}
         self._lock = threading.Lock()
@@ -204,13 +219,15 @@ class VectorIndex:
         key: tuple[str, str],
         state: tuple[int, int],
         fetch_delta: Callable[[int], Delta],
+        row_at: RowAt | None = None,
     ) -> Partition:
-        """The partition for ``key`` brought up to ``state`` = (generation, max_seq)."""
+        """The partition for ``key`` brought up to ``state`` = (generation, max_seq);
+        ``row_at(seq)`` lets a cached partition prove it was built from this store's rows."""
         generation, max_seq = state
         with self._lock:
             part = self._parts.get(key)
             if part is None or part.generation != generation:
-                part = self._load_cached(key, generation) or Partition(self.dim, self.hnsw_threshold)
+                part = self._load_cached(key, generation, row_at) or Partition(self.dim, self.hnsw_threshold)
                 part.generation = generation
                 self._parts[key] = part
         with part.lock:
@@ -261,7 +278,7 @@ class VectorIndex:
         another process) is not written, and its old cache files are removed, so purged
         vectors never come back to disk. Files are written whole (temp file + rename).
         """
-        if self.cache_dir is None:
+        if self.cache_dir is None or self.store_id is None:  # a cache needs an identity to be bound to
             return
         for key, part in list(self._parts.items()):
             if not isinstance(part.impl, HNSWPartition):
@@ -276,24 +293,40 @@ class VectorIndex:
                 tmp = index_path.with_name(index_path.name + ".tmp")
                 part.impl.index.save(str(tmp))
                 os.replace(tmp, index_path)
-                meta = {"key": list(key), "generation": part.generation, "watermark": part.watermark, "dim": self.dim}
+                meta = {
+                    "key": list(key), "store_id": self.store_id, "generation": part.generation,
+                    "watermark": part.watermark, "tail": part.tail, "dim": self.dim,
+                }
                 tmp = meta_path.with_name(meta_path.name + ".tmp")
                 tmp.write_text(json.dumps(meta))
                 os.replace(tmp, meta_path)
 
-    def _load_cached(self, key: tuple[str, str], generation: int) -> Partition | None:
-        if self.cache_dir is None:
+    def _load_cached(self, key: tuple[str, str], generation: int, row_at: RowAt | None) -> Partition | None:
+        """A saved partition, if it is provably this store's: same identity, key,
+        generation and dimension, and the row at its watermark is still the same row."""
+        if self.cache_dir is None or self.store_id is None or row_at is None:
             return None
         index_path, meta_path = self._cache_paths(key)
         try:
             meta = json.loads(meta_path.read_text())
-            if meta["generation"] != generation or meta["dim"] != self.dim:
+            if not isinstance(meta, dict) or meta.get("store_id") != self.store_id or meta.get("key") != list(key):
+                return None
+            if meta.get("generation") != generation or meta.get("dim") != self.dim:
+                return None
+            watermark, tail = meta.get("watermark"), meta.get("tail")
+            if not isinstance(watermark, int) or isinstance(watermark, bool) or watermark < 1:
+                return None
+            row = row_at(watermark)
+            if row is None or tail != _tail(watermark, *row):
+                log.info("vector cache for %s does not match the store; rebuilding", key)
                 return None
             part = Partition(self.dim, self.hnsw_threshold)
             hnsw = HNSWPartition(self.dim)
             hnsw.index.load(str(index_path))
+            if len(hnsw) == 0 or hnsw.index.ndim != self.dim:
+                return None
             part.impl = hnsw
-            part.watermark = int(meta["watermark"])
+            part.watermark, part.tail = watermark, tail
             return part
-        except (OSError, ValueError, KeyError, RuntimeError):
+        except (OSError, ValueError, KeyError, TypeError, RuntimeError):
             return None

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Sequence
 
-from pydantic import ValidationError
 
 from remem.errors import InvalidInputError
 from remem.models import Kind, MemoryRecord, Message, utcnow
@@ -35,9 +34,6 @@ def normalize_messages(messages: Any) -> list[Message]:
             raise InvalidInputError(f"messages[{i}] must be a dict with 'role' and 'content', got {type(m).__name__}")
         try:
             out.append(Message.model_validate(m))
-        except ValidationError as exc:
-            problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'message'}: {e['msg']}" for e in exc.errors())
-            raise InvalidInputError(f"messages[{i}]: {problems}") from None
         except InvalidInputError as exc:
             raise InvalidInputError(f"messages[{i}]: {exc}") from None
     return out
