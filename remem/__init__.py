@@ -10,12 +10,15 @@ from remem._version import __version__
 from remem.aio import AsyncMemory
 from remem.client import AsyncRememClient, RememClient
 from remem.errors import (
+    APIError,
+    AuthenticationError,
     EmbeddingMismatchError,
     InvalidInputError,
     LLMError,
     LLMNotConfiguredError,
     NotFoundError,
     RememError,
+    ServerUnavailableError,
     StoreError,
 )
 from remem.memory import Memory
@@ -24,7 +27,9 @@ from remem.read import SearchConfig
 from remem.read.context import Context
 
 __all__ = [
+    "APIError",
     "AsyncMemory",
+    "AuthenticationError",
     "AsyncRememClient",
     "Context",
     "EmbeddingMismatchError",
@@ -42,6 +47,7 @@ __all__ = [
     "RememError",
     "SearchConfig",
     "SearchHit",
+    "ServerUnavailableError",
     "StoreError",
     "__version__",
 ]

@@ -22,28 +22,24 @@ from urllib.parse import quote
 import httpx
 from pydantic_core import to_jsonable_python
 
-from remem.errors import EmbeddingMismatchError, InvalidInputError, NotFoundError, RememError, StoreError
+from remem.errors import (
+    APIError,
+    AuthenticationError,
+    EmbeddingMismatchError,
+    InvalidInputError,
+    NotFoundError,
+    RememError,
+    ServerUnavailableError,
+    StoreError,
+)
 from remem.memory import _open, _read_jsonl
 from remem.models import HistoryEntry, Kind, MemoryRecord, SearchHit
 from remem.read.context import Context
 
-__all__ = ["APIError", "AsyncRememClient", "AuthenticationError", "RememClient"]
+__all__ = ["APIError", "AsyncRememClient", "AuthenticationError", "RememClient", "ServerUnavailableError"]
 
 PAGE = 1000  # the server's largest page
 IMPORT_BATCH = 500
-
-
-class APIError(RememError):
-    """The server answered with an error this client has no closer type for."""
-
-    def __init__(self, message: str, *, status: int, code: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code  # type: ignore[misc]
-
-
-class AuthenticationError(APIError):
-    """401/403: missing, unknown or revoked API key."""
 
 
 _ERRORS: dict[str, type[RememError]] = {
@@ -68,6 +64,12 @@ def _raise_for(response: httpx.Response) -> None:
     if cls is not None:
         raise cls(message)
     raise APIError(message, status=response.status_code, code=code)
+
+
+def _unavailable(base_url: str, exc: httpx.TransportError) -> ServerUnavailableError:
+    if isinstance(exc, httpx.TimeoutException):
+        return ServerUnavailableError(f"remem server at {base_url} did not answer in time ({type(exc).__name__})", code="timeout")
+    return ServerUnavailableError(f"cannot reach the remem server at {base_url}: {exc or type(exc).__name__}")
 
 
 @dataclass
@@ -166,7 +168,7 @@ def context(query: str, *, user_id: str | None = None, agent_id: str | None = No
 
 def get(memory_id: str) -> _Call:
     """One memory (deleted ones too); ``NotFoundError`` if absent."""
-    return _Call("GET", f"/v1/memories/{_seg(memory_id)}", MemoryRecord.model_validate)
+    return _Call("GET", f"/v1/memories/{_seg(memory_id)}", MemoryRecord.model_validate, params=[("include_deleted", "true")])
 
 
 def update(memory_id: str, *, content: str | None = None, metadata: dict[str, Any] | None = None,
@@ -192,7 +194,7 @@ def purge(*, user_id: str) -> _Call:
 def history(memory_id: str) -> _Call:
     """Every version of a memory, oldest first."""
     return _Call("GET", f"/v1/memories/{_seg(memory_id)}/history",
-                 lambda d: [HistoryEntry.model_validate(h) for h in d["items"]])
+                 lambda d: [HistoryEntry.model_validate(h) for h in d["items"]], params=[("include_deleted", "true")])
 
 
 def stats() -> _Call:
@@ -261,7 +263,10 @@ class RememClient:
         self._http.close()
 
     def _send(self, call: _Call) -> Any:
-        response = self._http.request(call.method, call.path, params=call.params or None, json=call.json)
+        try:
+            response = self._http.request(call.method, call.path, params=call.params or None, json=call.json)
+        except httpx.TransportError as exc:
+            raise _unavailable(self.base_url, exc) from exc
         _raise_for(response)
         return call.parse(response.json())
 
@@ -300,13 +305,16 @@ class RememClient:
     def export(self, *, user_id: str | None = None) -> Iterator[dict[str, Any]]:
         """Yield every memory (deleted included) with history and vectors, streamed."""
         params = {"user_id": user_id} if user_id is not None else None
-        with self._http.stream("GET", "/v1/export", params=params) as response:
-            if response.status_code >= 400:
-                response.read()
-                _raise_for(response)
-            for line in response.iter_lines():
-                if line.strip():
-                    yield json.loads(line)
+        try:
+            with self._http.stream("GET", "/v1/export", params=params) as response:
+                if response.status_code >= 400:
+                    response.read()
+                    _raise_for(response)
+                for line in response.iter_lines():
+                    if line.strip():
+                        yield json.loads(line)
+        except httpx.TransportError as exc:
+            raise _unavailable(self.base_url, exc) from exc
 
     def export_file(self, file: str | Path | IO[str], *, user_id: str | None = None) -> int:
         """Write :meth:`export` as JSON Lines; returns the number of memories."""
@@ -356,7 +364,10 @@ class AsyncRememClient:
         await self._http.aclose()
 
     async def _send(self, call: _Call) -> Any:
-        response = await self._http.request(call.method, call.path, params=call.params or None, json=call.json)
+        try:
+            response = await self._http.request(call.method, call.path, params=call.params or None, json=call.json)
+        except httpx.TransportError as exc:
+            raise _unavailable(self.base_url, exc) from exc
         _raise_for(response)
         return call.parse(response.json())
 
@@ -397,13 +408,16 @@ class AsyncRememClient:
         """Every memory (deleted included) with history and vectors."""
         params = {"user_id": user_id} if user_id is not None else None
         items = []
-        async with self._http.stream("GET", "/v1/export", params=params) as response:
-            if response.status_code >= 400:
-                await response.aread()
-                _raise_for(response)
-            async for line in response.aiter_lines():
-                if line.strip():
-                    items.append(json.loads(line))
+        try:
+            async with self._http.stream("GET", "/v1/export", params=params) as response:
+                if response.status_code >= 400:
+                    await response.aread()
+                    _raise_for(response)
+                async for line in response.aiter_lines():
+                    if line.strip():
+                        items.append(json.loads(line))
+        except httpx.TransportError as exc:
+            raise _unavailable(self.base_url, exc) from exc
         return items
 
     async def export_file(self, file: str | Path | IO[str], *, user_id: str | None = None) -> int:

@@ -44,3 +44,23 @@ class LLMNotConfiguredError(LLMError):
     """An operation needs an LLM but none is configured."""
 
     code = "llm_not_configured"
+
+
+class APIError(RememError):
+    """The remem server answered with an error that has no closer type (``RememClient``)."""
+
+    def __init__(self, message: str, *, status: int, code: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code  # type: ignore[misc]
+
+
+class AuthenticationError(APIError):
+    """401/403 from the server: missing, unknown or revoked API key."""
+
+
+class ServerUnavailableError(APIError):
+    """The server could not be reached, or did not answer in time (``status`` is 0)."""
+
+    def __init__(self, message: str, *, code: str = "server_unavailable") -> None:
+        super().__init__(message, status=0, code=code)

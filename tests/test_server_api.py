@@ -165,7 +165,12 @@ def test_memory_lifecycle(acme: httpx.Client) -> None:
     assert deleted["deleted_at"] is not None
     assert acme.get("/v1/memories", params={"user_id": "life"}).json()["total"] == 1
     assert acme.get("/v1/memories", params={"user_id": "life", "include_deleted": True}).json()["total"] == 2
-    hist = acme.get(f"/v1/memories/{first['id']}/history").json()["items"]
+    # once deleted the memory is gone from the API (404), its record and history kept on request
+    for path in ("", "/history", "/links"):
+        gone = acme.get(f"/v1/memories/{first['id']}{path}")
+        assert gone.status_code == 404 and gone.json()["error"]["code"] == "not_found"
+    assert acme.get(f"/v1/memories/{first['id']}", params={"include_deleted": True}).json()["deleted_at"] is not None
+    hist = acme.get(f"/v1/memories/{first['id']}/history", params={"include_deleted": True}).json()["items"]
     assert [(h["version"], h["op"]) for h in hist] == [(1, "ADD"), (2, "UPDATE"), (3, "DELETE")]
     assert hist[1]["reason"] == "typo" and hist[2]["reason"] == "user asked"
 

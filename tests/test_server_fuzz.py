@@ -1,6 +1,16 @@
-"""Property-based fuzzing of the REST API from our own OpenAPI schema (schemathesis):
-no generated request may cause a 5xx, and responses must match the documented schemas.
-Bounded (few examples per operation) so it runs in well under a minute."""
+"""Property-based fuzzing of the REST API from our own OpenAPI schema (schemathesis), with
+every check schemathesis has (``--checks all``) but one: no generated request may cause a
+5xx, every status and header is documented, responses match their schemas, invalid input
+is rejected, unsupported methods get 405 with ``Allow``, a deleted memory is 404 after.
+
+Left out: ``positive_data_acceptance`` (schema-valid means accepted). JSON Schema cannot
+say what remem rightly refuses in a schema-valid body: free-text dates it cannot parse
+("__main__" as a timestamp), NUL characters, lone surrogates. Those get a documented 422.
+Bounded (few examples per operation) so it runs in well under a minute; a longer run:
+
+    remem serve --no-auth --path /tmp/fuzz.db --port 8765 &
+    schemathesis run http://127.0.0.1:8765/openapi.json --checks all --max-examples 200
+"""
 
 from __future__ import annotations
 
@@ -12,7 +22,7 @@ schemathesis = pytest.importorskip("schemathesis")
 pytest.importorskip("fastapi")
 
 from hypothesis import HealthCheck, settings  # noqa: E402
-from schemathesis.checks import not_a_server_error, response_schema_conformance  # noqa: E402
+from schemathesis.checks import positive_data_acceptance  # noqa: E402
 
 from schemathesis.config import (  # noqa: E402
     CoveragePhaseConfig,
@@ -53,6 +63,6 @@ schema = schemathesis.pytest.from_fixture("api_schema")
 def test_no_server_errors_for_any_input(case) -> None:  # noqa: ANN001
     case.call_and_validate(
         headers={"Authorization": f"Bearer {KEY['value']}"},
-        checks=[not_a_server_error, response_schema_conformance],
+        excluded_checks=[positive_data_acceptance],
         timeout=60,
     )

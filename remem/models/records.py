@@ -165,12 +165,12 @@ class MemoryRecord(CheckedModel):
 
     model_config = ConfigDict(use_enum_values=False)
 
-    id: str = Field(default_factory=new_id)
-    content: str
+    id: str = Field(default_factory=new_id, min_length=1, max_length=256)
+    content: str = Field(json_schema_extra={"minLength": 1, "maxLength": MAX_CONTENT_CHARS, "pattern": r"\S"})
     kind: Kind = Kind.EPISODIC
-    user_id: str | None = None
-    agent_id: str | None = None
-    session_id: str | None = None
+    user_id: str | None = Field(None, min_length=1, max_length=256)
+    agent_id: str | None = Field(None, min_length=1, max_length=256)
+    session_id: str | None = Field(None, min_length=1, max_length=256)
     role: str | None = None
     speaker: str | None = None
     created_at: datetime = Field(default_factory=utcnow)
@@ -178,13 +178,13 @@ class MemoryRecord(CheckedModel):
     event_time: datetime | None = None
     metadata: dict[str, Any] = Field(default_factory=dict)
     source: list[str] = Field(default_factory=list)
-    version: int = 1
+    version: int = Field(1, ge=1, le=2**63 - 1)
     valid_from: datetime | None = None
     valid_to: datetime | None = None
-    importance: float = 0.5
-    strength: float = 1.0
+    importance: float = Field(0.5, ge=0.0, le=1.0)
+    strength: float = Field(1.0, ge=0.0)
     last_accessed_at: datetime | None = None
-    access_count: int = 0
+    access_count: int = Field(0, ge=0, le=2**63 - 1)
     keywords: list[str] = Field(default_factory=list)
     tags: list[str] = Field(default_factory=list)
     context: str | None = None

@@ -13,7 +13,7 @@ from typing import Annotated, Any, Iterator
 from fastapi import APIRouter, Depends, Query, Request, status
 from fastapi.responses import StreamingResponse
 
-from remem.errors import InvalidInputError
+from remem.errors import InvalidInputError, NotFoundError
 from remem.memory import Memory
 from remem.models import Kind, MemoryRecord
 from remem.read.context import Context
@@ -148,9 +148,20 @@ def list_memories(
     return MemoryPage(items=items, total=total, limit=limit, offset=offset, next_offset=offset + limit if more else None)
 
 
+Deleted = Annotated[bool, Query(description="Also answer for a soft-deleted memory (otherwise 404 once deleted)")]
+
+
+def _visible(mem: Memory, memory_id: str, include_deleted: bool) -> MemoryRecord:
+    """The memory, or 404 once it is soft-deleted (unless asked for with include_deleted)."""
+    record = mem.get(memory_id)
+    if record.is_deleted and not include_deleted:
+        raise NotFoundError(f"memory {memory_id!r} was deleted; pass include_deleted=true to see it")
+    return record
+
+
 @router.get("/memories/{memory_id}", response_model=MemoryRecord, tags=["memories"], summary="One memory (Memory.get)")
-def get(memory_id: str, mem: Mem) -> MemoryRecord:
-    return mem.get(memory_id)
+def get(memory_id: str, mem: Mem, include_deleted: Deleted = False) -> MemoryRecord:
+    return _visible(mem, memory_id, include_deleted)
 
 
 @router.patch("/memories/{memory_id}", response_model=MemoryRecord, tags=["memories"],
@@ -174,13 +185,15 @@ def delete(memory_id: str, mem: Mem, reason: Annotated[str | None, Query(max_len
 
 @router.get("/memories/{memory_id}/history", response_model=HistoryList, tags=["memories"],
             summary="Every version of a memory, oldest first (Memory.history)")
-def history(memory_id: str, mem: Mem) -> HistoryList:
+def history(memory_id: str, mem: Mem, include_deleted: Deleted = False) -> HistoryList:
+    _visible(mem, memory_id, include_deleted)
     return HistoryList(items=mem.history(memory_id))
 
 
 @router.get("/memories/{memory_id}/links", response_model=LinkList, tags=["memories"],
             summary="Links from and to a memory (Memory.links)")
-def links(memory_id: str, mem: Mem) -> LinkList:
+def links(memory_id: str, mem: Mem, include_deleted: Deleted = False) -> LinkList:
+    _visible(mem, memory_id, include_deleted)
     return LinkList(items=[LinkOut(**vars(link)) for link in mem.links(memory_id)])
 
 

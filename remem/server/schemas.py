@@ -11,6 +11,7 @@ from remem.errors import InvalidInputError
 from remem.models import parse_time
 
 from remem.models import HistoryEntry, Kind, MemoryRecord, SearchHit
+from remem.store.filters import KEY_PATTERN as FILTER_KEY, OPS
 
 T = TypeVar("T")
 
@@ -26,7 +27,24 @@ def check_time(value: Any, field: str = "time") -> datetime | None:
 Epoch = Annotated[float, Field(ge=-62_135_596_800, le=253_402_300_799)]
 TimeValue = Annotated[datetime | Epoch | Annotated[str, Field(max_length=100)], AfterValidator(check_time)]
 Id = Annotated[str, Field(min_length=1, max_length=256)]
-Text = Annotated[str, Field(min_length=1, max_length=100_000)]
+Text = Annotated[str, Field(min_length=1, max_length=100_000, pattern=r"\S", description="Text with at least one non-space character")]
+
+
+_SCALAR = {"type": ["string", "number", "boolean", "null"]}
+_VALUE = {"anyOf": [_SCALAR, {"type": "array", "minItems": 1, "items": _SCALAR}]}
+FILTERS_SCHEMA = {
+    "type": "object",
+    "description": "Equality on fields or metadata keys; a list means any of; an object takes operators.",
+    "propertyNames": {"pattern": FILTER_KEY.pattern, "maxLength": 256},
+    "additionalProperties": {
+        "anyOf": [_VALUE, {"type": "object", "minProperties": 1, "propertyNames": {"enum": sorted(OPS)}, "additionalProperties": _VALUE}]
+    },
+}
+Filters = Annotated[dict[str, Any], Field(json_schema_extra=FILTERS_SCHEMA)]
+ExportItem = Annotated[
+    dict[str, Any],
+    Field(json_schema_extra={"required": ["record"], "properties": {"record": {"type": "object"}}, "description": "A line of an export"}),
+]
 
 
 class Strict(BaseModel):
@@ -64,7 +82,7 @@ class SearchRequest(Strict):
     agent_id: Id | None = None
     session_id: Id | None = None
     limit: Annotated[int, Field(ge=1, le=100)] = 10
-    filters: dict[str, Any] | None = None
+    filters: Filters | None = None
     time_range: tuple[TimeValue | None, TimeValue | None] | None = None
     kind: Kind | list[Kind] | None = None
     mode: Annotated[str, Field(pattern="^(hybrid|dense|bm25)$")] | None = None
@@ -81,7 +99,7 @@ class ContextRequest(Strict):
     agent_id: Id | None = None
     session_id: Id | None = None
     token_budget: Annotated[int, Field(ge=1, le=1_000_000)] = 2000
-    filters: dict[str, Any] | None = None
+    filters: Filters | None = None
     kind: Kind | list[Kind] | None = None
     now: TimeValue | None = Field(None, description="Reference time for 'last week' etc. and strength (default: now)")
     as_of: TimeValue | None = Field(None, description="Only facts valid at this time (default: valid now)")
@@ -90,6 +108,8 @@ class ContextRequest(Strict):
 
 class UpdateRequest(Strict):
     """Only the fields present are changed; ``metadata`` is merged (a key set to null is removed)."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"minProperties": 1})
 
     content: Text | None = None
     metadata: dict[str, Any] | None = None
@@ -104,7 +124,7 @@ class UpdateRequest(Strict):
 
 
 class ImportRequest(Strict):
-    items: Annotated[list[dict[str, Any]], Field(max_length=1000)]
+    items: Annotated[list[ExportItem], Field(max_length=1000)]
 
 
 class Items(BaseModel, Generic[T]):
@@ -163,6 +183,7 @@ class ErrorBody(BaseModel):
 
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorBody, "description": "Malformed request: a body that is not UTF-8 JSON, or a bad Host header (`invalid_input`)"},
     401: {"model": ErrorBody, "description": "Missing, unknown or revoked API key (`unauthorized`)"},
     404: {"model": ErrorBody, "description": "No such memory in this tenant (`not_found`)"},
     413: {"model": ErrorBody, "description": "Request body too large (`payload_too_large`)"},

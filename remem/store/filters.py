@@ -13,7 +13,7 @@ from remem.models import Filters, Kind, parse_time
 COLUMNS = {"kind", "role", "speaker", "session_id", "agent_id", "user_id", "id"}
 TIME_COLUMNS = {"event_time", "created_at", "updated_at", "valid_from", "valid_to"}
 OPS = {"eq": "=", "ne": "!=", "gt": ">", "gte": ">=", "lt": "<", "lte": "<=", "in": "IN", "nin": "NOT IN"}
-_KEY = re.compile(r"^[A-Za-z0-9_\-]+(\.[A-Za-z0-9_\-]+)*$")
+KEY_PATTERN = re.compile(r"^[A-Za-z0-9_\-]+(\.[A-Za-z0-9_\-]+)*$")
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,7 @@ def parse_filters(filters: Filters | None) -> list[Condition]:
         if key == "metadata" and isinstance(spec, dict):
             out.extend(parse_filters({f"metadata.{k}": v for k, v in spec.items()}))
             continue
-        if not isinstance(key, str) or not _KEY.match(key):
+        if not isinstance(key, str) or not KEY_PATTERN.match(key):
             raise InvalidInputError(f"filters: invalid key {key!r}")
         if key in COLUMNS or key in TIME_COLUMNS:
             column, path = key, ()
