@@ -267,6 +267,8 @@ class RememClient:
             response = self._http.request(call.method, call.path, params=call.params or None, json=call.json)
         except httpx.TransportError as exc:
             raise _unavailable(self.base_url, exc) from exc
+        except (UnicodeError, TypeError, ValueError) as exc:  # the request itself cannot be encoded
+            raise InvalidInputError(f"cannot send this request: {exc}") from None
         _raise_for(response)
         return call.parse(response.json())
 
@@ -368,6 +370,8 @@ class AsyncRememClient:
             response = await self._http.request(call.method, call.path, params=call.params or None, json=call.json)
         except httpx.TransportError as exc:
             raise _unavailable(self.base_url, exc) from exc
+        except (UnicodeError, TypeError, ValueError) as exc:  # the request itself cannot be encoded
+            raise InvalidInputError(f"cannot send this request: {exc}") from None
         _raise_for(response)
         return call.parse(response.json())
 

@@ -23,7 +23,8 @@ from remem.server.auth import create_key  # noqa: E402
 from remem.server.testing import running  # noqa: E402
 from remem.store import open_store  # noqa: E402
 
-TOOLS = {"add_memory", "search_memory", "get_context", "list_memories", "delete_memory"}
+TOOLS = {"add_memory", "search_memory", "get_context", "list_memories", "update_memory", "memory_history", "delete_memory"}
+READ_ONLY = {"search_memory", "get_context", "list_memories", "memory_history"}
 
 
 def data(result: Any) -> Any:
@@ -44,12 +45,18 @@ async def exercise(client: Client) -> dict[str, Any]:
     ctx = data(await client.call_tool("get_context", {"query": "food preferences", "user_id": "kim"}))
     listed = data(await client.call_tool("list_memories", {"user_id": "kim", "kind": "semantic"}))
     memory_id = added["memories"][0]["id"]
+    raw = await client.call_tool("list_memories", {"user_id": "kim"})
+    updated = data(await client.call_tool("update_memory", {"memory_id": memory_id, "content": "I am training for the Paris marathon",
+                                                             "reason": "race changed"}))
+    history = data(await client.call_tool("memory_history", {"memory_id": memory_id}))
+    bad_update = await client.call_tool("update_memory", {"memory_id": memory_id, "content": ""})
     deleted = data(await client.call_tool("delete_memory", {"memory_id": memory_id, "reason": "done"}))
     after = data(await client.call_tool("list_memories", {"user_id": "kim"}))
     bad = await client.call_tool("search_memory", {"query": "x", "user_id": "kim", "limit": 0})
     missing = await client.call_tool("delete_memory", {"memory_id": "no-such-id"})
     return {"tools": tools, "hits": hits, "ctx": ctx, "listed": listed, "deleted": deleted, "after": after,
-            "bad": bad, "missing": missing, "id": memory_id}
+            "bad": bad, "missing": missing, "id": memory_id, "raw": raw, "updated": updated, "history": history,
+            "bad_update": bad_update}
 
 
 def check(seen: dict[str, Any]) -> None:
@@ -69,6 +76,19 @@ def check(seen: dict[str, Any]) -> None:
     assert seen["deleted"] == {"id": seen["id"], "deleted": True}
     assert seen["after"]["total"] == 1
     assert seen["bad"].is_error
+    bad_text = seen["bad"].content[0].text
+    assert bad_text.startswith("invalid_input: limit") and "\n" not in bad_text and "pydantic" not in bad_text
+    assert seen["bad_update"].is_error and seen["bad_update"].content[0].text.startswith("invalid_input: content")
+    for name, tool in tools.items():  # hints for clients that ask before running a tool
+        hints = tool.annotations
+        assert hints is not None and hints.read_only_hint is (name in READ_ONLY), name
+        assert hints.destructive_hint is (True if name == "delete_memory" else None if name in READ_ONLY else False), name
+    text = seen["raw"].content[0].text
+    assert json.loads(text) == seen["raw"].structured_content and "\n" not in text  # compact JSON: fewer tokens
+    assert seen["updated"]["content"] == "I am training for the Paris marathon"
+    versions = seen["history"]["versions"]
+    assert [(v["version"], v["op"]) for v in versions] == [(1, "ADD"), (2, "UPDATE")]
+    assert versions[0]["content"] == "I am training for the Berlin marathon" and versions[1]["reason"] == "race changed"
     assert seen["missing"].is_error and "not_found" in seen["missing"].content[0].text
 
 

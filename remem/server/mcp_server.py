@@ -1,4 +1,8 @@
-"""The MCP server (official ``mcp`` SDK): five memory tools for agents and IDEs.
+"""The MCP server (official ``mcp`` SDK): seven memory tools for agents and IDEs.
+
+Each tool carries MCP annotations (read-only, destructive, idempotent hints) and
+returns compact JSON text beside its structured result; invalid arguments come back
+as one ``invalid_input: field: problem`` line, remem's errors as ``code: message``.
 
 Served over stdio by ``remem mcp`` (one tenant, chosen on the command line) and
 over streamable HTTP at ``/mcp`` by ``remem serve``, where the tenant comes from
@@ -13,15 +17,17 @@ from typing import Annotated, Any, Callable
 import anyio
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
+from mcp_types import CallToolResult, TextContent, ToolAnnotations
 from mcp.server.streamable_http_manager import StreamableHTTPASGIApp
 from mcp.server.transport_security import TransportSecuritySettings
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 from starlette.types import Receive, Scope, Send
 
 from remem._version import __version__
 from remem.errors import RememError
 from remem.memory import Memory
-from remem.models import Kind, MemoryRecord
+from remem.models import HistoryEntry, Kind, MemoryRecord
+from remem.models.checks import describe
 
 TENANT_SCOPE_KEY = "remem.tenant"
 
@@ -89,13 +95,56 @@ class Deleted(BaseModel):
     deleted: bool
 
 
+class VersionOut(BaseModel):
+    version: int
+    op: str = Field(description="ADD, UPDATE, INVALIDATE, DELETE, ...")
+    changed_at: datetime
+    reason: str | None
+    changed_fields: list[str]
+    content: str
+
+
+class History(BaseModel):
+    id: str
+    versions: list[VersionOut] = Field(description="Every version, oldest first.")
+
+
+def _version(entry: HistoryEntry) -> VersionOut:
+    return VersionOut(version=entry.version, op=entry.op.value, changed_at=entry.changed_at, reason=entry.reason,
+                      changed_fields=entry.changed_fields, content=entry.record.content)
+
+
+def _out(model: BaseModel) -> CallToolResult:
+    """The structured result, and the same as compact JSON text (no indentation: tokens)."""
+    return CallToolResult(content=[TextContent(type="text", text=model.model_dump_json())],
+                          structured_content=model.model_dump(mode="json"))
+
+
+READ = ToolAnnotations(readOnlyHint=True, openWorldHint=False)
+ADD = ToolAnnotations(readOnlyHint=False, destructiveHint=False, idempotentHint=True, openWorldHint=False)
+UPDATE = ToolAnnotations(readOnlyHint=False, destructiveHint=False, idempotentHint=False, openWorldHint=False)
+DELETE = ToolAnnotations(readOnlyHint=False, destructiveHint=True, idempotentHint=True, openWorldHint=False)
+
+
+class _Server(MCPServer):
+    """Reports invalid tool arguments in one line, like remem's own errors."""
+
+    async def call_tool(self, name: str, arguments: dict[str, Any], context: Any = None) -> Any:
+        try:
+            return await super().call_tool(name, arguments, context)
+        except ToolError as exc:
+            if isinstance(exc.__cause__, ValidationError):
+                raise ToolError(f"invalid_input: {describe(exc.__cause__)}") from None
+            raise
+
+
 def build_mcp(memory_for: Callable[[str | None], Memory]) -> MCPServer:
     """An MCP server whose tools act on ``memory_for(tenant)``.
 
     ``tenant`` is what the HTTP layer put on the request scope, or None over stdio;
     ``memory_for`` decides (stdio: the configured tenant; HTTP: refuse None).
     """
-    server = MCPServer("remem", version=__version__, instructions=INSTRUCTIONS, log_level="WARNING")
+    server = _Server("remem", version=__version__, instructions=INSTRUCTIONS, log_level="WARNING")
 
     def memory(ctx: Context) -> Memory:
         request = ctx.request_context.request if ctx.request_context is not None else None
@@ -110,7 +159,7 @@ def build_mcp(memory_for: Callable[[str | None], Memory]) -> MCPServer:
             raise ToolError(f"{exc.code}: {exc}") from None
 
     @server.tool(description="Remember something about a user: store a message or fact as a memory. "
-                             "Returns the stored memory (re-adding the same message is a no-op).")
+                             "Returns the stored memory (re-adding the same message is a no-op).", annotations=ADD)
     async def add_memory(
         content: Annotated[str, Field(min_length=1, max_length=100_000, description="The text to remember.")],
         user_id: UserId,
@@ -120,15 +169,16 @@ def build_mcp(memory_for: Callable[[str | None], Memory]) -> MCPServer:
         kind: Annotated[Kind, Field(description="episodic (default: a conversation turn) or semantic (a fact), "
                                                "procedural, profile, summary.")] = Kind.EPISODIC,
         metadata: Annotated[dict[str, Any] | None, Field(description="Optional JSON metadata to keep.")] = None,
-    ) -> MemoryList:
+    ) -> Annotated[CallToolResult, MemoryList]:
         mem = memory(ctx)
         records = await call(
             mem.add, {"role": role, "content": content}, user_id=user_id, session_id=session_id,
             metadata=metadata, kind=kind,
         )
-        return MemoryList(memories=[MemoryOut.of(r) for r in records], total=len(records))
+        return _out(MemoryList(memories=[MemoryOut.of(r) for r in records], total=len(records)))
 
-    @server.tool(description="Search a user's memories by meaning and keywords (hybrid search); best first.")
+    @server.tool(description="Search a user's memories by meaning and keywords (hybrid search); best first.",
+                 annotations=READ)
     async def search_memory(
         query: Annotated[str, Field(min_length=1, max_length=10_000, description="What to look for.")],
         user_id: UserId,
@@ -138,13 +188,13 @@ def build_mcp(memory_for: Callable[[str | None], Memory]) -> MCPServer:
         kind: KindArg = None,
         now: OptNow = None,
         threshold: Annotated[float | None, Field(ge=0, le=1, description="Drop hits scoring below this (estimated probability of relevance).")] = None,
-    ) -> HitList:
+    ) -> Annotated[CallToolResult, HitList]:
         mem = memory(ctx)
         hits = await call(mem.search, query, user_id=user_id, session_id=session_id, limit=limit, kind=kind, now=now, threshold=threshold)
-        return HitList(hits=[HitOut(**MemoryOut.of(h.memory).model_dump(), score=h.score) for h in hits])
+        return _out(HitList(hits=[HitOut(**MemoryOut.of(h.memory).model_dump(), score=h.score) for h in hits]))
 
     @server.tool(description="Get a ready-to-prompt block of a user's memories relevant to a query, "
-                             "within a token budget (everything, when it all fits).")
+                             "within a token budget (everything, when it all fits).", annotations=READ)
     async def get_context(
         query: Annotated[str, Field(min_length=1, max_length=10_000, description="The question or task at hand.")],
         user_id: UserId,
@@ -152,12 +202,12 @@ def build_mcp(memory_for: Callable[[str | None], Memory]) -> MCPServer:
         token_budget: Annotated[int, Field(ge=50, le=100_000, description="Maximum tokens of the block.")] = 1000,
         session_id: OptSession = None,
         now: OptNow = None,
-    ) -> ContextOut:
+    ) -> Annotated[CallToolResult, ContextOut]:
         mem = memory(ctx)
         c = await call(mem.context, query, user_id=user_id, session_id=session_id, token_budget=token_budget, now=now)
-        return ContextOut(text=c.text, tokens=c.tokens, complete=c.complete, memory_ids=[m.id for m in c.memories])
+        return _out(ContextOut(text=c.text, tokens=c.tokens, complete=c.complete, memory_ids=[m.id for m in c.memories]))
 
-    @server.tool(description="List a user's memories, newest first, a page at a time.")
+    @server.tool(description="List a user's memories, newest first, a page at a time.", annotations=READ)
     async def list_memories(
         user_id: UserId,
         ctx: Context,
@@ -165,23 +215,46 @@ def build_mcp(memory_for: Callable[[str | None], Memory]) -> MCPServer:
         offset: Annotated[int, Field(ge=0, description="How many to skip.")] = 0,
         session_id: OptSession = None,
         kind: KindArg = None,
-    ) -> MemoryList:
+    ) -> Annotated[CallToolResult, MemoryList]:
         mem = memory(ctx)
         scope = dict(user_id=user_id, session_id=session_id, kind=kind)
         records = await call(mem.get_all, **scope, limit=limit, offset=offset)
         total = await call(mem.count, **scope)
-        return MemoryList(memories=[MemoryOut.of(r) for r in records], total=total)
+        return _out(MemoryList(memories=[MemoryOut.of(r) for r in records], total=total))
+
+    @server.tool(description="Correct or refine one memory by id: new content and/or metadata (merged). "
+                             "The previous version stays in its history.", annotations=UPDATE)
+    async def update_memory(
+        memory_id: Annotated[str, Field(min_length=1, max_length=256, description="The id of the memory.")],
+        ctx: Context,
+        content: Annotated[str | None, Field(min_length=1, max_length=100_000, description="The new text.")] = None,
+        metadata: Annotated[dict[str, Any] | None, Field(description="Keys to set (null removes a key).")] = None,
+        reason: Annotated[str | None, Field(max_length=1000, description="Why (kept in history).")] = None,
+    ) -> Annotated[CallToolResult, MemoryOut]:
+        mem = memory(ctx)
+        record = await call(mem.update, memory_id, content=content, metadata=metadata, reason=reason)
+        return _out(MemoryOut.of(record))
+
+    @server.tool(description="Every version of one memory, oldest first: what changed, when and why.",
+                 annotations=READ)
+    async def memory_history(
+        memory_id: Annotated[str, Field(min_length=1, max_length=256, description="The id of the memory.")],
+        ctx: Context,
+    ) -> Annotated[CallToolResult, History]:
+        mem = memory(ctx)
+        entries = await call(mem.history, memory_id)
+        return _out(History(id=memory_id, versions=[_version(e) for e in entries]))
 
     @server.tool(description="Delete (forget) one memory by id. It disappears from search and lists; "
-                             "its history is kept.")
+                             "its history is kept.", annotations=DELETE)
     async def delete_memory(
         memory_id: Annotated[str, Field(min_length=1, max_length=256, description="The id of the memory.")],
         ctx: Context,
         reason: Annotated[str | None, Field(max_length=1000, description="Why (kept in history).")] = None,
-    ) -> Deleted:
+    ) -> Annotated[CallToolResult, Deleted]:
         mem = memory(ctx)
         record = await call(mem.delete, memory_id, reason=reason)
-        return Deleted(id=record.id, deleted=record.is_deleted)
+        return _out(Deleted(id=record.id, deleted=record.is_deleted))
 
     return server
 
