@@ -106,7 +106,10 @@ def _scope_params(user_id: Any, agent_id: Any, session_id: Any, kind: Any, filte
     if filters is not None:
         if not isinstance(filters, dict):
             raise InvalidInputError("filters must be a dict")
-        params.append(("filters", json.dumps(to_jsonable_python(filters))))
+        try:
+            params.append(("filters", json.dumps(to_jsonable_python(filters))))
+        except (TypeError, ValueError, RecursionError) as exc:
+            raise InvalidInputError(f"filters cannot be sent as JSON ({exc})") from None
     if time_range is not None:
         if not isinstance(time_range, (tuple, list)) or len(time_range) != 2:
             raise InvalidInputError("time_range must be a (start, end) pair; either may be None")
@@ -217,10 +220,20 @@ def _check_page_args(limit: Any, offset: Any) -> None:
         raise InvalidInputError("offset must be a non-negative integer")
 
 
+def _build(build: Callable[..., _Call], args: tuple[Any, ...], kwargs: dict[str, Any]) -> _Call:
+    """The request for a call; arguments that cannot become one are an InvalidInputError."""
+    try:
+        return build(*args, **kwargs)
+    except RememError:
+        raise
+    except (UnicodeError, TypeError, ValueError, RecursionError) as exc:
+        raise InvalidInputError(f"{build.__name__}: cannot send these arguments ({exc})") from None
+
+
 def _sync(build: Callable[..., _Call]) -> Callable[..., Any]:
     @functools.wraps(build)
     def method(self: "RememClient", *args: Any, **kwargs: Any) -> Any:
-        return self._send(build(*args, **kwargs))
+        return self._send(_build(build, args, kwargs))
 
     return method
 
@@ -228,7 +241,7 @@ def _sync(build: Callable[..., _Call]) -> Callable[..., Any]:
 def _async(build: Callable[..., _Call]) -> Callable[..., Any]:
     @functools.wraps(build)
     async def method(self: "AsyncRememClient", *args: Any, **kwargs: Any) -> Any:
-        return await self._send(build(*args, **kwargs))
+        return await self._send(_build(build, args, kwargs))
 
     return method
 
@@ -267,7 +280,7 @@ class RememClient:
             response = self._http.request(call.method, call.path, params=call.params or None, json=call.json)
         except httpx.TransportError as exc:
             raise _unavailable(self.base_url, exc) from exc
-        except (UnicodeError, TypeError, ValueError) as exc:  # the request itself cannot be encoded
+        except (UnicodeError, TypeError, ValueError, RecursionError) as exc:  # the request itself cannot be encoded
             raise InvalidInputError(f"cannot send this request: {exc}") from None
         _raise_for(response)
         return call.parse(response.json())
@@ -370,7 +383,7 @@ class AsyncRememClient:
             response = await self._http.request(call.method, call.path, params=call.params or None, json=call.json)
         except httpx.TransportError as exc:
             raise _unavailable(self.base_url, exc) from exc
-        except (UnicodeError, TypeError, ValueError) as exc:  # the request itself cannot be encoded
+        except (UnicodeError, TypeError, ValueError, RecursionError) as exc:  # the request itself cannot be encoded
             raise InvalidInputError(f"cannot send this request: {exc}") from None
         _raise_for(response)
         return call.parse(response.json())
