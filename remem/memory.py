@@ -452,6 +452,8 @@ class Memory:
             if not isinstance(time_range, (tuple, list)) or len(time_range) != 2:
                 raise InvalidInputError("time_range must be a (start, end) pair; either may be None")
             tr = (parse_time(time_range[0], field="time_range start"), parse_time(time_range[1], field="time_range end"))
+            if tr[0] is not None and tr[1] is not None and tr[0] > tr[1]:
+                raise InvalidInputError(f"time_range: start {tr[0].isoformat()} is after end {tr[1].isoformat()}")
         return Query(**scope, kinds=kinds, filters=filters, time_range=tr)
 
 

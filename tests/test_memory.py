@@ -341,3 +341,71 @@ def test_update_keeps_the_previous_turn_in_the_index(mem: Memory) -> None:
     mem.update(b.id, content="Lisbon, without a doubt")
     hit = mem.search("which city do you love", user_id="u", mode="bm25", limit=2)
     assert {h.memory.id for h in hit} == {a.id, b.id}  # the reply still carries its question
+
+
+def test_time_range_that_ends_before_it_starts_is_refused(mem: Memory) -> None:
+    mem.add("a dated memory", user_id="u", timestamp="2023-06-01")
+    with pytest.raises(InvalidInputError, match="after end"):
+        mem.get_all(user_id="u", time_range=("2024-01-01", "2023-01-01"))
+    with pytest.raises(InvalidInputError, match="after end"):
+        mem.search("memory", user_id="u", time_range=("2024-01-01", "2023-01-01"))
+    assert len(mem.get_all(user_id="u", time_range=("2023-01-01", "2024-01-01"))) == 1
+
+
+@pytest.mark.parametrize(
+    "metadata, problem",
+    [
+        ({"x": float("nan")}, "finite"),
+        ({"x": float("inf")}, "finite"),
+        ({"x": 2**64}, "between"),
+        ({1: "int key"}, "keys must be strings"),
+        ({"x": "\ud800"}, "surrogate"),
+        ({"x\x00": 1}, "NUL"),
+        ({"x": {"y": set()}}, "must be JSON"),
+    ],
+)
+def test_metadata_that_would_break_later_reads_is_refused(mem: Memory, metadata: dict, problem: str) -> None:
+    mem.add("kept", user_id="u", metadata={"x": 1})
+    with pytest.raises(InvalidInputError, match=problem):
+        mem.add("refused", user_id="u", metadata=metadata)
+    assert [r.content for r in mem.get_all(user_id="u", filters={"x": 1})] == ["kept"]
+    assert mem.search("kept", user_id="u", filters={"x": 1})[0].memory.content == "kept"
+
+
+def test_metadata_nested_too_deep_is_refused_not_a_recursion_error(mem: Memory) -> None:
+    import functools
+
+    deep = functools.reduce(lambda inner, _: {"k": inner}, range(3000), 1)
+    with pytest.raises(InvalidInputError, match="nested more than"):
+        mem.add("deep", user_id="u", metadata=deep)
+    assert mem.count(user_id="u") == 0
+
+
+@pytest.mark.parametrize("name", ["bad\x00name", "\udc80"])
+def test_message_name_that_export_could_not_carry_is_refused(mem: Memory, name: str) -> None:
+    with pytest.raises(InvalidInputError, match="name"):
+        mem.add({"role": "user", "name": name, "content": "hello"}, user_id="u")
+    mem.add({"role": "user", "name": "Ann", "content": "hello"}, user_id="u")
+    exported = list(mem.export(user_id="u"))
+    mem.purge(user_id="u")
+    assert mem.import_(exported) == (1, 0)
+
+
+@pytest.mark.parametrize("when", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-05:00"])
+def test_times_out_of_range_in_utc_are_refused(mem: Memory, when: str) -> None:
+    with pytest.raises(InvalidInputError, match="out of range"):
+        mem.add("edge of time", user_id="u", timestamp=when)
+    with pytest.raises(InvalidInputError, match="out of range"):
+        mem.search("edge", user_id="u", now=when)
+
+
+@pytest.mark.parametrize("call", ["import_zero", "import_null_content", "context_neighbors_none", "offset_huge"])
+def test_odd_arguments_are_invalid_input(mem: Memory, call: str) -> None:
+    calls = {
+        "import_zero": lambda: mem.import_(0),
+        "import_null_content": lambda: mem.import_([{"record": {"content": None, "user_id": "u"}}]),
+        "context_neighbors_none": lambda: mem.context("x", user_id="u", neighbors=None),
+        "offset_huge": lambda: mem.get_all(user_id="u", offset=2**70),
+    }
+    with pytest.raises(InvalidInputError):
+        calls[call]()

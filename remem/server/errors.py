@@ -70,7 +70,8 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         details = [
-            {"loc": [str(p) for p in e.get("loc", ())], "msg": str(e.get("msg", "")), "type": str(e.get("type", ""))}
+            {"loc": [str(p) for p in e.get("loc", ())], "msg": str(e.get("msg", "")).removeprefix("Value error, "),
+             "type": str(e.get("type", ""))}
             for e in exc.errors()
         ]
         parts = list(dict.fromkeys(f"{'.'.join(d['loc'][1:]) or 'request'}: {d['msg']}" for d in details))
