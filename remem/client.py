@@ -32,7 +32,7 @@ from remem.errors import (
     ServerUnavailableError,
     StoreError,
 )
-from remem.memory import _open, _read_jsonl
+from remem.jsonl import open_text, read_jsonl
 from remem.models import HistoryEntry, Kind, MemoryRecord, SearchHit
 from remem.read.context import Context
 
@@ -333,7 +333,7 @@ class RememClient:
 
     def export_file(self, file: str | Path | IO[str], *, user_id: str | None = None) -> int:
         """Write :meth:`export` as JSON Lines; returns the number of memories."""
-        with _open(file, "w") as fh:
+        with open_text(file, "w") as fh:
             n = 0
             for item in self.export(user_id=user_id):
                 fh.write(json.dumps(item, ensure_ascii=False) + "\n")
@@ -354,8 +354,8 @@ class RememClient:
 
     def import_file(self, file: str | Path | IO[str]) -> tuple[int, int]:
         """Read a JSON Lines export; the whole file is parsed before anything is sent."""
-        with _open(file, "r") as fh:
-            items = list(_read_jsonl(fh))
+        with open_text(file, "r") as fh:
+            items = list(read_jsonl(fh))
         return self.import_(items)
 
 
@@ -439,7 +439,7 @@ class AsyncRememClient:
 
     async def export_file(self, file: str | Path | IO[str], *, user_id: str | None = None) -> int:
         items = await self.export(user_id=user_id)
-        with _open(file, "w") as fh:
+        with open_text(file, "w") as fh:
             for item in items:
                 fh.write(json.dumps(item, ensure_ascii=False) + "\n")
         return len(items)
@@ -453,6 +453,6 @@ class AsyncRememClient:
         return added, skipped
 
     async def import_file(self, file: str | Path | IO[str]) -> tuple[int, int]:
-        with _open(file, "r") as fh:
-            items = list(_read_jsonl(fh))
+        with open_text(file, "r") as fh:
+            items = list(read_jsonl(fh))
         return await self.import_(items)

@@ -12,6 +12,7 @@ from typing import IO, Any, Iterable, Iterator
 
 from remem.embed import Embedder, default_embedder
 from remem.errors import InvalidInputError, LLMNotConfiguredError, NotFoundError
+from remem.jsonl import open_text, read_jsonl
 from remem.models import HistoryEntry, Kind, MemoryRecord, Operation, SearchHit, check_content, parse_time, utcnow
 from remem.models.checks import check_id, check_int, check_json
 from remem.read import SearchConfig, hybrid_search
@@ -403,7 +404,7 @@ class Memory:
     def export_file(self, file: str | Path | IO[str], *, user_id: str | None = None) -> int:
         """Write :meth:`export` as JSON Lines; returns the number of memories."""
         n = 0
-        with _open(file, "w") as fh:
+        with open_text(file, "w") as fh:
             for item in self.export(user_id=user_id):
                 fh.write(json.dumps(item, ensure_ascii=False) + "\n")
                 n += 1
@@ -425,8 +426,8 @@ class Memory:
     def import_file(self, file: str | Path | IO[str]) -> tuple[int, int]:
         """Read a JSON Lines export made by :meth:`export_file`. The whole file is
         parsed before anything is written, so a malformed line changes nothing."""
-        with _open(file, "r") as fh:
-            items = list(_read_jsonl(fh))
+        with open_text(file, "r") as fh:
+            items = list(read_jsonl(fh))
         return self.import_(items)
 
     # -- helpers -------------------------------------------------------------------
@@ -486,35 +487,3 @@ def _metadata(metadata: Any) -> dict[str, Any]:
     if not isinstance(metadata, dict):
         raise InvalidInputError(f"metadata must be a dict, got {type(metadata).__name__}")
     return check_json(metadata, "metadata")
-
-
-class _open:
-    """Open a path, or pass an already open file through without closing it."""
-
-    def __init__(self, file: str | Path | IO[str], mode: str) -> None:
-        self._file = file
-        self._mode = mode
-        self._fh: IO[str] | None = None
-
-    def __enter__(self) -> IO[str]:
-        if isinstance(self._file, (str, Path)):
-            self._fh = open(self._file, self._mode, encoding="utf-8")
-            return self._fh
-        return self._file
-
-    def __exit__(self, *exc: Any) -> None:
-        if self._fh is not None:
-            self._fh.close()
-
-
-def _read_jsonl(fh: IO[str]) -> Iterator[dict[str, Any]]:
-    for number, line in enumerate(fh, start=1):
-        if not line.strip():
-            continue
-        try:
-            item = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise InvalidInputError(f"line {number}: not JSON ({exc})") from None
-        if not isinstance(item, dict):
-            raise InvalidInputError(f"line {number}: expected a JSON object")
-        yield item
