@@ -47,12 +47,14 @@ class LLMNotConfiguredError(LLMError):
 
 
 class APIError(RememError):
-    """The remem server answered with an error that has no closer type (``RememClient``)."""
+    """An HTTP-level error: raised by the server itself (auth, limits; rendered as its JSON
+    error), or by ``RememClient`` for an error answer that has no closer type."""
 
-    def __init__(self, message: str, *, status: int, code: str) -> None:
+    def __init__(self, message: str, *, status: int, code: str, headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.code = code  # type: ignore[misc]
+        self.headers = headers
 
 
 class AuthenticationError(APIError):

@@ -22,7 +22,7 @@ from remem._version import __version__
 from remem.embed import Embedder
 from remem.errors import InvalidInputError
 from remem.server import errors
-from remem.server.errors import ApiError
+from remem.errors import APIError
 from remem.server.limits import BodyLimit
 from remem.server.tenants import Tenants
 from remem.store import DEFAULT_TENANT, Store
@@ -163,7 +163,7 @@ def create_app(
     @app.get("/docs", include_in_schema=False)
     def docs() -> HTMLResponse:
         if not dashboard:
-            raise ApiError(404, "not_found", "docs are served with the dashboard's static files")
+            raise APIError("docs are served with the dashboard's static files", status=404, code="not_found")
         return get_swagger_ui_html(
             openapi_url="/openapi.json", title="remem API", swagger_js_url="/static/swagger/swagger-ui-bundle.js",
             swagger_css_url="/static/swagger/swagger-ui.css", swagger_favicon_url="data:,",

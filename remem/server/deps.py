@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import Depends, Request
 
 from remem.memory import Memory
-from remem.server.errors import ApiError
+from remem.errors import APIError
 from remem.store import DEFAULT_TENANT
 
 CHALLENGE = {"WWW-Authenticate": 'Bearer realm="remem"'}
@@ -15,10 +15,10 @@ def bearer_key(request: Request) -> str:
     """The key from ``Authorization: Bearer <key>``; 401 when absent or malformed."""
     header = request.headers.get("authorization")
     if not header:
-        raise ApiError(401, "unauthorized", "missing Authorization: Bearer <API key> header", CHALLENGE)
+        raise APIError("missing Authorization: Bearer <API key> header", status=401, code="unauthorized", headers=CHALLENGE)
     scheme, _, key = header.partition(" ")
     if scheme.lower() != "bearer" or not key.strip():
-        raise ApiError(401, "unauthorized", "Authorization must be 'Bearer <API key>'", CHALLENGE)
+        raise APIError("Authorization must be 'Bearer <API key>'", status=401, code="unauthorized", headers=CHALLENGE)
     return key.strip()
 
 
@@ -29,7 +29,7 @@ def tenant_name(request: Request) -> str:
         return DEFAULT_TENANT
     tenant = state.tenants.resolve_key(bearer_key(request))
     if tenant is None:
-        raise ApiError(401, "unauthorized", "unknown or revoked API key", CHALLENGE)
+        raise APIError("unknown or revoked API key", status=401, code="unauthorized", headers=CHALLENGE)
     return tenant
 
 

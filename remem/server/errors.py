@@ -10,7 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from remem.errors import EmbeddingMismatchError, InvalidInputError, NotFoundError, RememError, StoreError
+from remem.errors import APIError, EmbeddingMismatchError, InvalidInputError, NotFoundError, RememError, StoreError
 
 log = logging.getLogger("remem.server")
 
@@ -34,17 +34,6 @@ CODE_OF_STATUS = {
 }
 
 
-class ApiError(Exception):
-    """Raised by the server itself (auth, limits, CSRF); rendered like a remem error."""
-
-    def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
-        self.headers = headers
-
-
 def error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:
     return {"error": {"code": code, "message": message, **extra}}
 
@@ -56,9 +45,9 @@ def error_response(status: int, code: str, message: str, headers: dict[str, str]
 def install(app: FastAPI) -> None:
     """Register the handlers that turn every failure into the JSON error shape."""
 
-    @app.exception_handler(ApiError)
-    async def _api(request: Request, exc: ApiError) -> JSONResponse:
-        return error_response(exc.status, exc.code, exc.message, exc.headers)
+    @app.exception_handler(APIError)
+    async def _api(request: Request, exc: APIError) -> JSONResponse:
+        return error_response(exc.status, exc.code, str(exc), exc.headers)
 
     @app.exception_handler(RememError)
     async def _remem(request: Request, exc: RememError) -> JSONResponse:

@@ -80,7 +80,7 @@ class Step:
 
 
 @dataclass
-class PipelineError:
+class StageFailure:
     """A failure kept for inspection: which stage, which raw turns, what went wrong."""
 
     stage: str
@@ -96,7 +96,7 @@ class RunReport:
 
     records: list[MemoryRecord] = field(default_factory=list)
     operations: list[Step] = field(default_factory=list)
-    errors: list[PipelineError] = field(default_factory=list)
+    errors: list[StageFailure] = field(default_factory=list)
     skipped_turns: int = 0  # already processed
 
     def count(self, action: str) -> int:
@@ -109,7 +109,7 @@ class InferencePipeline:
     def __init__(self, memory: Any, config: PipelineConfig | None = None) -> None:
         self.memory = memory
         self.config = config or PipelineConfig()
-        self.errors: list[PipelineError] = []
+        self.errors: list[StageFailure] = []
         self.operations: list[Step] = []  # every decision, in order (for evaluation)
         self._run_lock = threading.Lock()  # one batch at a time, in order
         self._cond = threading.Condition()
@@ -196,7 +196,7 @@ class InferencePipeline:
                 for err in report.errors:
                     log.warning("background inference: %s failed for %d turn(s): %s", err.stage, len(err.record_ids), err.message)
             except Exception as exc:  # noqa: BLE001 - a worker must survive anything and keep the error
-                err = PipelineError("pipeline", f"{type(exc).__name__}: {exc}", ids, exc)
+                err = StageFailure("pipeline", f"{type(exc).__name__}: {exc}", ids, exc)
                 self.errors.append(err)
                 log.error("background inference failed for %d turn(s):\n%s", len(ids), traceback.format_exc())
             finally:
@@ -215,7 +215,7 @@ class InferencePipeline:
 
     def _error(self, report: RunReport, stage: str, turns: list[MemoryRecord], exc: BaseException) -> None:
         log.warning("inference %s failed: %s", stage, exc)
-        report.errors.append(PipelineError(stage, str(exc), [t.id for t in turns], exc))
+        report.errors.append(StageFailure(stage, str(exc), [t.id for t in turns], exc))
 
     def _process_group(self, turns: list[MemoryRecord], report: RunReport) -> None:
         cfg, memory = self.config, self.memory
