@@ -22,9 +22,8 @@ from remem.errors import (
     StoreError,
 )
 from remem.memory import Memory
-from remem.models import HistoryEntry, Kind, MemoryRecord, Message, Operation, SearchHit
+from remem.models import Context, HistoryEntry, Kind, MemoryRecord, Message, Operation, SearchHit
 from remem.read import SearchConfig
-from remem.read.context import Context
 
 __all__ = [
     "APIError",

@@ -11,7 +11,7 @@ from typing import Any
 
 from remem.memory import Memory
 from remem.models import HistoryEntry, MemoryRecord, SearchHit
-from remem.read.context import Context
+from remem.models import Context
 
 
 class AsyncMemory:

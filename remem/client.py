@@ -34,7 +34,7 @@ from remem.errors import (
 )
 from remem.jsonl import open_text, read_jsonl
 from remem.models import HistoryEntry, Kind, MemoryRecord, SearchHit
-from remem.read.context import Context
+from remem.models import Context
 
 __all__ = ["APIError", "AsyncRememClient", "AuthenticationError", "RememClient", "ServerUnavailableError"]
 

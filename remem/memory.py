@@ -13,10 +13,10 @@ from typing import IO, Any, Iterable, Iterator
 from remem.embed import Embedder, default_embedder
 from remem.errors import InvalidInputError, LLMNotConfiguredError, NotFoundError
 from remem.jsonl import open_text, read_jsonl
-from remem.models import HistoryEntry, Kind, MemoryRecord, Operation, SearchHit, check_content, parse_time, utcnow
+from remem.models import Context, HistoryEntry, Kind, MemoryRecord, Operation, SearchHit, check_content, parse_time, utcnow
 from remem.models.checks import check_id, check_int, check_json
 from remem.read import SearchConfig, hybrid_search
-from remem.read.context import MIN_LINE_TOKENS, Context, expand_with_neighbors, pack
+from remem.read.context import MIN_LINE_TOKENS, expand_with_neighbors, pack
 from remem.store import DEFAULT_TENANT, Link, Query, Store, Write, open_store
 from remem.store.common import encode_vector, parse_export_items
 from remem.write.keywords import extract_keywords

@@ -1,6 +1,7 @@
 """Public data types: memory records, messages, search hits, history entries."""
 
 from remem.models.records import (
+    Context,
     Filters,
     HistoryEntry,
     Kind,
@@ -15,6 +16,7 @@ from remem.models.records import (
 )
 
 __all__ = [
+    "Context",
     "Filters",
     "HistoryEntry",
     "Kind",

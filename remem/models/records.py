@@ -283,3 +283,14 @@ metadata keys (``"topic"`` or ``"metadata.topic"``); a list means "any of"; a di
 takes operators ``eq ne gt gte lt lte in``."""
 
 FusionMode = Literal["fitted", "rrf", "score"]
+
+
+class Context(BaseModel):
+    """What :meth:`Memory.context` returns."""
+
+    text: str
+    memories: list[MemoryRecord] = Field(default_factory=list)
+    tokens: int = 0
+    token_budget: int = 0
+    complete: bool = False  # True when every memory in scope fit, so nothing was retrieved away
+    strategy: str = "retrieval"  # "full" or "retrieval"

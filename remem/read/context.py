@@ -7,21 +7,9 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Callable
 
-from pydantic import BaseModel, Field
 
-from remem.models import MemoryRecord
+from remem.models import Context, MemoryRecord  # Context: re-exported here for older imports
 from remem.store import Query, Store
-
-
-class Context(BaseModel):
-    """What :meth:`Memory.context` returns."""
-
-    text: str
-    memories: list[MemoryRecord] = Field(default_factory=list)
-    tokens: int = 0
-    token_budget: int = 0
-    complete: bool = False  # True when every memory in scope fit, so nothing was retrieved away
-    strategy: str = "retrieval"  # "full" or "retrieval"
 
 
 MIN_LINE_TOKENS = 6  # a rendered line is never cheaper than this: a quick "can everything fit?" test

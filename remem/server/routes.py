@@ -16,7 +16,7 @@ from fastapi.responses import StreamingResponse
 from remem.errors import InvalidInputError, NotFoundError
 from remem.memory import Memory
 from remem.models import Kind, MemoryRecord
-from remem.read.context import Context
+from remem.models import Context
 from remem.server.deps import tenant_memory, tenant_name
 from remem.server.schemas import (
     ERROR_RESPONSES,
