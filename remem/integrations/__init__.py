@@ -5,7 +5,7 @@ framework only when its module is imported.
   (``pip install 'remem[langgraph]'``).
 - :mod:`remem.integrations.langchain` — ``RememRetriever``, a LangChain ``BaseRetriever``
   (``pip install 'remem[langchain]'``).
-- :mod:`remem.integrations.openai_agents` — tools and session memory for the OpenAI Agents SDK
+- :mod:`remem.integrations.openai_agents` — ``RememSession`` and ``RememSearchSession``, session memory for the OpenAI Agents SDK
   (``pip install 'remem[openai-agents]'``).
 
 Importing this package imports no framework.
