@@ -29,13 +29,25 @@ class open_text:
 
 
 def read_jsonl(fh: IO[str]) -> Iterator[dict[str, Any]]:
-    for number, line in enumerate(fh, start=1):
+    """The objects of a JSON Lines file; a line that is not one is an InvalidInputError."""
+    number = 0
+    lines = iter(fh)
+    while True:
+        try:
+            line = next(lines)
+        except StopIteration:
+            return
+        except UnicodeDecodeError as exc:
+            raise InvalidInputError(f"line {number + 1}: not UTF-8 text ({exc.reason})") from None
+        number += 1
         if not line.strip():
             continue
         try:
             item = json.loads(line)
         except json.JSONDecodeError as exc:
             raise InvalidInputError(f"line {number}: not JSON ({exc})") from None
+        except RecursionError:
+            raise InvalidInputError(f"line {number}: JSON nested too deeply") from None
         if not isinstance(item, dict):
             raise InvalidInputError(f"line {number}: expected a JSON object")
         yield item

@@ -282,7 +282,7 @@ class Memory:
         week") and for memory strength (default: the current time). Only facts valid at
         ``as_of`` (default: ``now``) are returned; invalidated ones stay in history.
         """
-        check_content(query)
+        check_content(query, "query")
         if threshold is not None and (isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0 <= threshold <= 1):
             raise InvalidInputError("threshold must be a number between 0 and 1")
         q, when = self._read_query(user_id, agent_id, session_id, kind, filters, time_range, now, as_of)
@@ -311,7 +311,7 @@ class Memory:
         best search hits, each followed by ``neighbors`` adjacent turns of its session,
         fill the budget in rank order. The memories used count as recalled (strength).
         """
-        check_content(query)
+        check_content(query, "query")
         if not isinstance(token_budget, int) or isinstance(token_budget, bool) or token_budget < 1:
             raise InvalidInputError("token_budget must be a positive integer")
         check_int(neighbors, "neighbors", minimum=0, maximum=50)

@@ -111,6 +111,7 @@ def test_purge_needs_confirmation(db: str) -> None:
     ],
 )
 def test_errors_exit_non_zero_with_a_message(db: str, args: list[str], message: str) -> None:
+    assert cli("add", "seed", "--path", db)[0] == 0  # reads need an existing store (see test_cli_inputs.py)
     code, output = cli(*args, "--path", db)
     assert code != 0
     assert message in output
@@ -123,17 +124,33 @@ def test_foreign_store_file_is_a_clear_error(tmp_path: Path) -> None:
     assert code == 1 and "not a usable remem store" in output
 
 
-def test_remem_path_env_and_demo(tmp_path: Path) -> None:
+def test_remem_path_env(tmp_path: Path) -> None:
     env = {**os.environ, "REMEM_PATH": str(tmp_path / "env.db"), "PYTHONPATH": str(ROOT)}
-    result = subprocess.run([sys.executable, "-m", "remem", "demo"], capture_output=True, text=True, env=env, timeout=300)
-    assert result.returncode == 0, result.stderr
-    assert "allergic to peanuts" in result.stdout
+    run = lambda *args: subprocess.run([sys.executable, "-m", "remem", *args], capture_output=True, text=True, env=env, timeout=300)  # noqa: E731
+    assert run("add", "I am allergic to peanuts", "-u", "u").returncode == 0
     assert (tmp_path / "env.db").exists()
-    again = subprocess.run([sys.executable, "-m", "remem", "stats", "--json"], capture_output=True, text=True, env=env, timeout=300)
-    first_count = json.loads(again.stdout)["memories"]
-    subprocess.run([sys.executable, "-m", "remem", "demo"], capture_output=True, text=True, env=env, timeout=300, check=True)
-    again = subprocess.run([sys.executable, "-m", "remem", "stats", "--json"], capture_output=True, text=True, env=env, timeout=300)
-    assert json.loads(again.stdout)["memories"] == first_count  # the demo is idempotent
+    result = run("stats", "--json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["memories"] == 1
+
+
+def test_demo_uses_a_temporary_store_not_yours(tmp_path: Path) -> None:
+    """The demo never writes to REMEM_PATH or the default store; --path keeps it, and a rerun says it added nothing."""
+    env = {**os.environ, "REMEM_PATH": str(tmp_path / "mine.db"), "XDG_DATA_HOME": str(tmp_path / "xdg"),
+           "PYTHONPATH": str(ROOT)}
+    run = lambda *args: subprocess.run([sys.executable, "-m", "remem", *args], capture_output=True, text=True, env=env, timeout=300)  # noqa: E731
+    result = run("demo")
+    assert result.returncode == 0, result.stderr
+    assert "allergic to peanuts" in result.stdout and "temporary store" in result.stdout
+    assert "added 17 turns" in result.stdout
+    assert not (tmp_path / "mine.db").exists() and not (tmp_path / "xdg").exists()
+    kept = str(tmp_path / "demo.db")
+    assert "added 17 turns" in run("demo", "--path", kept).stdout
+    again = run("demo", "--path", kept)
+    assert "added 0 new turns" in again.stdout and "17 of 17 were already there" in again.stdout
+    stats = subprocess.run([sys.executable, "-m", "remem", "stats", "--json", "--path", kept], capture_output=True,
+                           text=True, env=env, timeout=300)
+    assert json.loads(stats.stdout)["memories"] == 17  # the demo is idempotent
 
 
 def test_help_lists_every_command() -> None:
@@ -176,3 +193,78 @@ def test_search_threshold(tmp_path: Path) -> None:
     assert len(cli_json("search", "what am I allergic to?", "--path", db, "-u", "u", "--threshold", "0.05")) == 1
     assert cli_json("search", "quantum chromodynamics lecture", "--path", db, "-u", "u", "--threshold", "0.05") == []
     assert cli("search", "x", "--path", db, "-u", "u", "--threshold", "3")[0] != 0
+
+
+def test_large_add_and_import_show_progress_of_the_real_work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`add --file` with 1,500 messages and `import` of them advance a progress bar batch by batch,
+    as each batch is written (not after draining the input first)."""
+    from remem.memory import Memory
+
+    calls: list[tuple[str, int, str]] = []
+    real_add, real_import = Memory.add, Memory.import_
+
+    def spy(name: str, real):  # noqa: ANN001, ANN202
+        def wrapper(self, items, **kwargs):  # noqa: ANN001, ANN202
+            items = list(items)
+            sys.stderr.flush()
+            calls.append((name, len(items), sys.stderr.buffer.getvalue().decode()))  # the bar as this batch starts
+            return real(self, items, **kwargs)
+        return wrapper
+
+    monkeypatch.setattr(Memory, "add", spy("add", real_add))
+    monkeypatch.setattr(Memory, "import_", spy("import", real_import))
+    messages = [{"role": "user" if i % 2 == 0 else "assistant", "content": f"message {i} about topic {i % 37}"}
+                for i in range(1500)]
+    f = tmp_path / "big.json"
+    f.write_text(json.dumps(messages))
+    db, copy, dump = str(tmp_path / "big.db"), str(tmp_path / "copy.db"), str(tmp_path / "big.jsonl")
+    result = runner.invoke(app, ["add", "--file", str(f), "--path", db, "-u", "u", "--json"])
+    assert result.exit_code == 0, result.stderr
+    adds = [c for c in calls if c[0] == "add"]
+    assert [n for _, n, _ in adds] == [128] * 11 + [92]
+    assert "256/1500" in adds[2][2] and "384/1500" not in adds[2][2]  # the bar tracks batches as they are written
+    assert "1500/1500" in result.stderr
+    assert len(json.loads(result.stdout)) == 1500
+    assert cli("export", dump, "--path", db)[0] == 0
+    result = runner.invoke(app, ["import", dump, "--path", copy, "--batch-size", "500"])
+    assert result.exit_code == 0, result.stderr
+    imports = [c for c in calls if c[0] == "import"]
+    assert [n for _, n, _ in imports] == [500, 500, 500]
+    assert "500/1500" in imports[1][2] and "1000/1500" not in imports[1][2]
+    assert "1500/1500" in result.stderr and "imported 1500, skipped 0" in result.stdout
+    assert cli_json("count", "--path", copy, "-u", "u") == {"count": 1500}
+
+
+def test_identical_turns_at_one_time_stay_distinct_across_batches(tmp_path: Path) -> None:
+    db = str(tmp_path / "same.db")
+    messages = [{"role": "user", "content": "ok"}] * 3 + [{"role": "user", "content": f"m{i}"} for i in range(5)]
+    f = tmp_path / "same.json"
+    f.write_text(json.dumps(messages))
+    code, output = cli("add", "--file", str(f), "--path", db, "-u", "u", "-t", "2024-01-01", "--batch-size", "2")
+    assert code == 0, output
+    assert cli_json("count", "--path", db, "-u", "u") == {"count": 8}
+    code, output = cli("add", "--file", str(f), "--path", db, "-u", "u", "-t", "2024-01-01", "--batch-size", "2")
+    assert "added 0, 8 already present" in output
+
+
+def test_serve_names_the_store_and_auth_and_warns_who_can_get_in(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("fastapi")
+    import remem.server.app as server_app
+    from remem.cli.store import shown
+
+    served: list[dict[str, object]] = []
+    monkeypatch.setattr(server_app, "run_server", lambda location, **kw: served.append({"location": location, **kw}))
+    db = tmp_path / "served.db"
+    result = runner.invoke(app, ["serve", "--path", str(db), "--port", "8123"])
+    assert result.exit_code == 0, result.stderr
+    assert f"remem store: {db}" in result.stderr and "auth: API keys (none yet)" in result.stderr
+    assert "WARNING:  no API keys in this store: every request will be refused (401)" in result.stderr
+    assert f"remem keys create --tenant NAME --path {db}" in result.stderr
+    assert served[0]["location"] == str(db) and served[0]["auth"] is True
+    result = runner.invoke(app, ["serve", "--path", str(db), "--no-auth", "--port", "8123"])
+    assert "auth: none (--no-auth)" in result.stderr
+    assert "authentication is off: any user or program on this machine that can connect to 127.0.0.1:8123" in result.stderr
+    assert runner.invoke(app, ["keys", "create", "--tenant", "acme", "--path", str(db)]).exit_code == 0
+    result = runner.invoke(app, ["serve", "--path", str(db)])
+    assert "auth: API keys (1 live, for tenant(s) acme)" in result.stderr and "WARNING" not in result.stderr
+    assert shown("postgresql://remem:secret@db:5432/remem") == "postgresql://remem:***@db:5432/remem"

@@ -122,3 +122,31 @@ def test_no_auth_dashboard_refuses_rebound_host_names(tmp_path: Path, embedder) 
             assert c.get(path, headers={"Host": "evil.com"}).status_code == 400, path
             assert c.get(path, headers={"Host": f"evil.com:{url.rsplit(':', 1)[1]}"}).status_code == 400, path
         assert c.get("/", headers={"Host": "localhost"}).status_code == 200
+
+
+def test_lists_show_who_said_each_turn(tmp_path: Path, embedder) -> None:
+    """Memories, search, timeline and memory pages tell user turns from assistant turns (role, then speaker)."""
+    db = tmp_path / "who.db"
+    with Memory(db, embedder=embedder) as mem:
+        user_turn, bot_turn, odd = mem.add(
+            [
+                {"role": "user", "name": "Robin", "content": "I adopted a greyhound called Pixel"},
+                {"role": "assistant", "content": "Pixel is a lovely name for a greyhound"},
+                {"role": "<b>x</b>", "content": "a turn from an odd role about greyhounds"},
+            ],
+            user_id="robin", session_id="s1",
+        )
+    with running(create_app(db, embedder=embedder, auth=False)) as url, httpx.Client(base_url=url) as c:
+        page = c.get("/memories", params={"user": "robin"}).text
+        assert "<th>Who</th>" in page
+        row = lambda text: re.search(r"<tr[^>]*>(?:(?!</tr>).)*" + re.escape(text) + r".*?</tr>", page, re.S).group(0)  # noqa: E731
+        assert '<span class="role role-user">user</span> <span class="speaker">Robin</span>' in row("adopted a greyhound")
+        assert '<span class="role role-assistant">assistant</span>' in row("lovely name") and "speaker" not in row("lovely name")
+        assert '<span class="role">&lt;b&gt;x&lt;/b&gt;</span>' in row("odd role")  # escaped, and no class of its own
+        hits = c.get("/search", params={"q": "greyhound", "user": "robin"}).text
+        assert hits.count('class="role role-user"') == 1 and hits.count('class="role role-assistant"') == 1
+        assert 'class="role role-user"' in c.get("/timeline", params={"user": "robin"}).text
+        said = c.get(f"/memory/{user_turn.id}").text
+        assert re.search(r"<dt>said by</dt><dd><span class=\"said\"><span class=\"role role-user\">user</span> "
+                         r"<span class=\"speaker\">Robin</span></span></dd>", said)
+        assert bot_turn.id and odd.id

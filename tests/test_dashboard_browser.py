@@ -191,3 +191,52 @@ def test_dashboard_end_to_end(site, browser) -> None:  # noqa: ANN001
     assert foreign == [], f"the dashboard reached outside: {foreign}"
     assert errors == [], f"browser console errors: {errors}"
     context.close()
+
+
+PHONE = {"width": 390, "height": 844}
+FITS = """(width) => {
+  const top = document.querySelector('header.top').getBoundingClientRect();
+  const cut = [...document.querySelectorAll('header.top, header.top *')]
+    .map(el => [el, el.getBoundingClientRect()])
+    .filter(([el, r]) => r.width > 0 && (r.left < 0 || r.right > width || r.top < 0))
+    .map(([el, r]) => `${el.tagName}.${el.className} ${Math.round(r.left)}..${Math.round(r.right)}`);
+  return {scrollWidth: document.documentElement.scrollWidth, innerWidth: window.innerWidth, headerTop: top.top, cut};
+}"""
+
+
+def test_dashboard_fits_a_phone(site, browser) -> None:  # noqa: ANN001
+    """At 390x844 no page is wider than the screen and the top bar is whole; the list table
+    scrolls inside its own box; user and assistant turns are told apart."""
+    from playwright.sync_api import expect
+
+    url, key, ids = site
+    context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    page.goto(url + "/login")
+    page.fill("#key", key)
+    page.click("button[type=submit]")
+    expect(page).to_have_url(url + "/")
+    long_word = "https://example.com/" + "x" * 300
+    r = context.request.post(url + "/v1/memories", headers={"Authorization": f"Bearer {key}"},
+                             data={"messages": [{"role": "assistant", "name": "Helper-with-a-rather-long-name",
+                                                 "content": f"See {long_word} for details"}], "user_id": "phone"})
+    assert r.status == 201, r.text()
+    for path in ("/", "/memories?user=robin", "/memories?user=phone", "/search?q=greyhound&user=robin",
+                 "/search?q=details&user=phone", "/timeline?user=robin", f"/memory/{ids['fact']}",
+                 f"/memory/{ids['move']}/edit", "/purge?user=robin"):
+        page.goto(url + path)
+        fit = page.evaluate(FITS, PHONE["width"])
+        assert fit["scrollWidth"] <= PHONE["width"], (path, fit)
+        assert fit["headerTop"] >= 0 and fit["cut"] == [], (path, fit)
+        expect(page.locator("header.top nav >> text=Timeline")).to_be_in_viewport()
+        expect(page.locator("header.top .tenant")).to_be_in_viewport()
+    page.goto(url + "/memories?user=robin")
+    page.screenshot(path=str(ARTIFACTS / "dashboard-phone.png"), full_page=True)
+    expect(page.locator("table.list thead")).to_contain_text("Who")
+    expect(page.locator("tr", has_text="Pixel is a lovely name").locator(".role")).to_have_text("assistant")
+    expect(page.locator("tr", has_text="adopted a greyhound").locator(".role")).to_have_text("user")
+    box = page.locator(".table-scroll")
+    assert box.evaluate("el => el.scrollWidth > el.clientWidth")  # the table is wider: it scrolls in its box
+    box.evaluate("el => { el.scrollLeft = el.scrollWidth; }")
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    context.close()

@@ -418,3 +418,16 @@ def test_crafted_cache_meta_never_breaks_search(tmp_path: Path, meta: str) -> No
     store.check_embedding("synthetic", 16)
     assert _probe(store, vectors, "m") == 30
     store.close()
+
+
+def test_a_failed_transaction_is_a_store_error_and_rolls_back(tmp_path: Path) -> None:
+    import sqlite3
+
+    store = SQLiteStore(tmp_path / "m.db")
+    store.check_embedding("synthetic", 4)
+    with pytest.raises(StoreError, match="nothing was written"):
+        with store._db.transaction() as conn:  # what a full disk or a lock timeout looks like
+            conn.execute("INSERT INTO meta VALUES ('probe', 'x')")
+            raise sqlite3.OperationalError("database or disk is full")
+    assert store._select("SELECT value FROM meta WHERE key = 'probe'", ()) == []
+    store.close()

@@ -174,3 +174,17 @@ def test_stopword_only_queries_fall_back_to_every_word(store: Any) -> None:
     assert {i for i, _ in store.text_search("the of", Query(user_id="u"), 10)} == {recs[0].id, recs[2].id}
     assert [i for i, _ in store.text_search("bark the", Query(user_id="u"), 10)] == [recs[1].id]  # keywords win
     assert store.text_search("the of", Query(user_id="someone"), 10) == []
+
+
+def test_import_file_that_is_not_utf8_or_too_deep_is_invalid_input(tmp_path, embedder) -> None:
+    from remem import InvalidInputError, Memory
+
+    binary = tmp_path / "binary.jsonl"
+    binary.write_bytes(b'{"record": {"content": "ok"}}\n\xff\xfe\x00garbage\n')
+    deep = tmp_path / "deep.jsonl"
+    deep.write_text("[" * 100_000 + "]" * 100_000 + "\n")
+    with Memory(tmp_path / "m.db", embedder=embedder) as mem:
+        for path, problem in ((binary, "not UTF-8"), (deep, "nested too deeply")):
+            with pytest.raises(InvalidInputError, match=problem):
+                mem.import_file(path)
+        assert mem.count() == 0

@@ -149,14 +149,15 @@ class Message(CheckedModel):
         return check_json(v, "message metadata")
 
 
-def check_content(v: Any) -> str:
+def check_content(v: Any, field: str = "content") -> str:
+    """Text to store or search for: a non-blank string of at most ``MAX_CONTENT_CHARS``."""
     if not isinstance(v, str):
-        raise InvalidInputError(f"content must be a string, got {type(v).__name__}")
+        raise InvalidInputError(f"{field} must be a string, got {type(v).__name__}")
     if not v.strip():
-        raise InvalidInputError("content is empty")
-    check_text(v, "content")
+        raise InvalidInputError(f"{field} is empty")
+    check_text(v, field)
     if len(v) > MAX_CONTENT_CHARS:
-        raise InvalidInputError(f"content is {len(v)} characters; the limit is {MAX_CONTENT_CHARS}")
+        raise InvalidInputError(f"{field} is {len(v)} characters; the limit is {MAX_CONTENT_CHARS}")
     return v
 
 

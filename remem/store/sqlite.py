@@ -98,6 +98,9 @@ class _Transaction:
         self.db.lock.acquire()
         try:
             self.db.conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.DatabaseError as exc:
+            self.db.lock.release()
+            raise _store_error(self.db.path, exc) from exc
         except BaseException:
             self.db.lock.release()
             raise
@@ -106,8 +109,18 @@ class _Transaction:
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
         try:
             self.db.conn.execute("COMMIT" if exc_type is None else "ROLLBACK")
+        except sqlite3.DatabaseError as err:
+            if exc_type is None:
+                raise _store_error(self.db.path, err) from err
         finally:
             self.db.lock.release()
+        if exc_type is not None and issubclass(exc_type, sqlite3.DatabaseError):
+            raise _store_error(self.db.path, exc) from exc  # rolled back: nothing was written
+
+
+def _store_error(path: Path, exc: BaseException) -> StoreError:
+    """A database failure (read-only file, disk full, locked too long) as remem's error."""
+    return StoreError(f"{path}: {exc} (nothing was written)")
 
 
 def _split_sql(script: str) -> list[str]:
@@ -343,9 +356,12 @@ class SQLiteStore:
     # -- reads -----------------------------------------------------------------------
     def _select(self, sql: str, params: tuple[Any, ...] | list[Any]) -> list[dict[str, Any]]:
         with self._db.lock:
-            cur = self._db.conn.execute(sql, params)
-            names = [d[0] for d in cur.description]
-            return [dict(zip(names, row)) for row in cur.fetchall()]
+            try:
+                cur = self._db.conn.execute(sql, params)
+                names = [d[0] for d in cur.description]
+                return [dict(zip(names, row)) for row in cur.fetchall()]
+            except sqlite3.OperationalError as exc:
+                raise StoreError(f"{self._db.path}: {exc}") from exc
 
     def get(self, memory_id: str) -> MemoryRecord | None:
         rows = self._select(f"SELECT {', '.join(_FIELDS)} FROM memories WHERE id = ? AND tenant = ?", (memory_id, self.tenant))
