@@ -17,10 +17,11 @@ from remem.models import Context, HistoryEntry, Kind, MemoryRecord, Operation, S
 from remem.models.checks import check_id, check_int, check_json
 from remem.read import SearchConfig, hybrid_search
 from remem.read.context import MIN_LINE_TOKENS, expand_with_neighbors, pack
-from remem.store import DEFAULT_TENANT, Link, Query, Store, Write, open_store
+from remem.store import DEFAULT_TENANT, Link, Query, Store, open_store
 from remem.store.common import encode_vector, parse_export_items
 from remem.write.keywords import extract_keywords
-from remem.write import IndexConfig, index_text, index_texts, normalize_messages, records_from_messages
+from remem.write import IndexConfig, normalize_messages, records_from_messages
+from remem.write.writer import Writer
 
 log = logging.getLogger("remem")
 
@@ -70,6 +71,7 @@ class Memory:
         self.index_config = index_config or IndexConfig()
         self.store: Store = store or open_store(url or path or default_path(), tenant=tenant)
         self.store.check_embedding(self.embedder.model_name, self.embedder.dim)
+        self._writer = Writer(self.store, self.embedder, self.index_config)
         if llm == "auto":
             from remem.llm import llm_from_env
 
@@ -100,7 +102,7 @@ class Memory:
                 )
             from remem.write.pipeline import InferencePipeline
 
-            self._pipeline = InferencePipeline(self, self.infer_config)
+            self._pipeline = InferencePipeline(self._writer, self.llm, self.infer_config)
         return self._pipeline
 
     def wait(self, timeout: float | None = None) -> None:
@@ -164,38 +166,14 @@ class Memory:
 
     def index_texts(self, records: list[MemoryRecord]) -> list[str]:
         """The texts ``add`` indexes for these consecutive records (see :class:`IndexConfig`)."""
-        before: list[MemoryRecord] = []
-        first = records[0] if records else None
-        if first is not None and first.session_id and self.index_config.previous_turns > 0:
-            q = Query(user_id=first.user_id, agent_id=first.agent_id, session_id=first.session_id, kinds=[first.kind])
-            before = self.store.list(q, limit=self.index_config.previous_turns, newest_first=True)[::-1]
-        return index_texts(records, before, self.index_config)
-
-    def _turns_before(self, record: MemoryRecord) -> list[MemoryRecord]:
-        """The turns just before ``record`` in its session (for its index text)."""
-        n = self.index_config.previous_turns
-        if n <= 0 or not record.session_id:
-            return []
-        q = Query(user_id=record.user_id, agent_id=record.agent_id, session_id=record.session_id, kinds=[record.kind])
-        turns = self.store.list(q, limit=MAX_LIMIT, newest_first=False)
-        pos = next((i for i, t in enumerate(turns) if t.id == record.id), len(turns))
-        return turns[max(0, pos - n) : pos]
+        return self._writer.index_texts(records)
 
     def vector_texts(self, records: list[MemoryRecord]) -> list[str]:
         """The texts ``add`` embeds for these records (the index text, or the turn alone)."""
-        if self.index_config.context_in_vectors:
-            return self.index_texts(records)
-        return index_texts(records, (), self.index_config.for_vectors())
+        return self._writer.vector_texts(records)
 
     def _write(self, items: list[tuple[MemoryRecord, str | None]]) -> list[MemoryRecord]:
-        records = [rec for rec, _ in items]
-        texts = self.index_texts(records)
-        vectors = self.embedder.embed(self.vector_texts(records))
-        writes = [
-            Write(record=rec, index_text=text, vector=vec, fingerprint=fp)
-            for (rec, fp), text, vec in zip(items, texts, vectors)
-        ]
-        return self.store.insert(writes)
+        return self._writer.write(items)
 
     def update(
         self,
@@ -229,27 +207,14 @@ class Memory:
             changes[name] = value
         if not changes:
             raise InvalidInputError("update needs at least one field to change")
-        changed = [k for k, v in changes.items() if getattr(current, k) != v]
-        new = MemoryRecord.model_validate(
-            {**current.model_dump(), **changes, "version": current.version + 1, "updated_at": utcnow()}
-        )
-        text = vector = None
-        if "content" in changed or "event_time" in changed:
-            text = index_text(new, self._turns_before(new), self.index_config)
-            own = text if self.index_config.context_in_vectors else index_text(new, (), self.index_config.for_vectors())
-            vector = self.embedder.embed([own])[0]
-        return self.store.save_version(
-            new, op=Operation.UPDATE, reason=reason, changed_fields=changed, index_text=text, vector=vector
-        )
+        return self._writer.new_version(current, op=Operation.UPDATE, reason=reason, with_context=True, force=True, **changes)
 
     def delete(self, memory_id: str, *, reason: str | None = None) -> MemoryRecord:
         """Soft-delete: hidden from search and lists, kept in history."""
         current = self.get(memory_id)
         if current.is_deleted:
             return current
-        now = utcnow()
-        new = current.model_copy(update={"deleted_at": now, "updated_at": now, "version": current.version + 1})
-        return self.store.save_version(new, op=Operation.DELETE, reason=reason, changed_fields=["deleted_at"])
+        return self._writer.new_version(current, op=Operation.DELETE, reason=reason, deleted_at=utcnow())
 
     def purge(self, *, user_id: str) -> int:
         """Erase everything about a user, history and indexes included. Irreversible."""

@@ -16,7 +16,7 @@ import pytest
 from remem import Memory
 from remem.llm import OpenAILLM
 from remem.models import Kind
-from remem.write.pipeline import InferencePipeline, PipelineConfig
+from remem.write.pipeline import PipelineConfig
 
 try:
     from llm_server import LlamaServer, llama_server  # noqa: F401
@@ -30,8 +30,8 @@ def test_add_with_inference_against_llama_cpp(tmp_path: Any, embedder: Any, llam
         base_url=llama_server.base_url, model=llama_server.model, timeout_s=180, max_retries=0,
         output_retries=0, max_tokens=24,
     )
-    with Memory(tmp_path / "e2e.db", embedder=embedder, llm=llm) as mem:
-        mem._pipeline = InferencePipeline(mem, PipelineConfig(enrich=False, summarize=False, profile=False, context_turns=0))
+    config = PipelineConfig(enrich=False, summarize=False, profile=False, context_turns=0)
+    with Memory(tmp_path / "e2e.db", embedder=embedder, llm=llm, infer_config=config) as mem:
         raw = mem.add("I moved to Lisbon.", user_id="ann", timestamp="2023-05-08T13:56:00Z", background=True)
         assert [r.kind for r in raw] == [Kind.EPISODIC]
         assert mem.search("Lisbon", user_id="ann")[0].memory.id == raw[0].id  # searchable before the LLM is done

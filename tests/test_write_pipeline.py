@@ -22,7 +22,8 @@ from remem.store import Query
 from remem.write import pipeline as pipeline_module
 from remem.write.ingest import IndexConfig
 from remem.write.keywords import extract_keywords
-from remem.write.pipeline import PROCESSED_KEY, InferencePipeline, PipelineConfig
+from remem.write.pipeline import PROCESSED_KEY, PipelineConfig
+from remem.write.writer import Writer
 from remem.write.versions import new_version
 
 UTC = timezone.utc
@@ -98,9 +99,7 @@ class Brain:
 
 def make(tmp_path: Any, embedder: Any, brain: Brain, name: str = "m.db", **config: Any) -> tuple[Memory, ScriptedLLM]:
     llm = ScriptedLLM(brain)
-    mem = Memory(tmp_path / name, embedder=embedder, llm=llm)
-    if config:
-        mem._pipeline = InferencePipeline(mem, PipelineConfig(**config))
+    mem = Memory(tmp_path / name, embedder=embedder, llm=llm, infer_config=PipelineConfig(**config) if config else None)
     return mem, llm
 
 
@@ -443,12 +442,13 @@ def test_derived_memories_are_indexed_with_the_memory_index_config(tmp_path: Any
     assert index_of(mem, summary.id)[0].startswith("[2 May 2023] Session summary")
     # a new version whose only change is the event time is re-indexed and re-embedded
     vector = index_of(mem, cats.id)[1]
-    moved = new_version(mem, mem.get(cats.id), op=Operation.UPDATE, reason="date fixed", event_time=d("2023-03-15"))
+    writer = Writer(mem.store, mem.embedder, mem.index_config)
+    moved = new_version(writer, mem.get(cats.id), op=Operation.UPDATE, reason="date fixed", event_time=d("2023-03-15"))
     assert moved.version == 2
     new_text, new_vector = index_of(mem, cats.id)
     assert new_text == "[15 March 2023] Alice has two cats." and new_vector != vector
     # a metadata-only version keeps the index
-    new_version(mem, moved, op=Operation.UPDATE, reason="tagged", tags=["pets"])
+    new_version(writer, moved, op=Operation.UPDATE, reason="tagged", tags=["pets"])
     assert index_of(mem, cats.id) == (new_text, new_vector)
 
 

@@ -154,7 +154,6 @@ def run_halumem(
     """Run the evaluation; raises :class:`LLMNotConfiguredError` without an LLM."""
     from remem import Memory
     from remem.embed import default_embedder
-    from remem.write.pipeline import InferencePipeline
 
     if llm == "auto":
         from remem.llm import llm_from_env
@@ -173,10 +172,8 @@ def run_halumem(
             break
         user_id = str(user.get("uuid") or f"user{u}")
         with tempfile.TemporaryDirectory(prefix="remem-halumem-") as tmp, Memory(
-            Path(tmp) / "m.db", embedder=embedder, llm=llm
+            Path(tmp) / "m.db", embedder=embedder, llm=llm, infer_config=pipeline_config
         ) as mem:
-            if pipeline_config is not None:
-                mem._pipeline = InferencePipeline(mem, pipeline_config)
             seen_gold: list[str] = []
             for s, session in enumerate(user.get("sessions", [])):
                 if sessions is not None and s >= sessions:

@@ -39,6 +39,12 @@ def normalize_messages(messages: Any) -> list[Message]:
     return out
 
 
+def fingerprint(*parts: Any, ascii_only: bool = False) -> str:
+    """A stable key (sha256 of the JSON of ``parts``) used as ``Write.fingerprint``.
+    ``ascii_only``: escape non-ASCII (the encoding raw turns' fingerprints have always used)."""
+    return hashlib.sha256(json.dumps(parts, default=str, ensure_ascii=ascii_only).encode()).hexdigest()
+
+
 def records_from_messages(
     messages: list[Message],
     *,
@@ -70,17 +76,15 @@ def records_from_messages(
             metadata={**metadata, **m.metadata},
             source=[m.id] if m.id else [],
         )
-        fingerprint = None
+        key: str | None = None
         if m.id:  # the caller's message id identifies the message, wherever it sits in a batch
-            key: list[Any] = [user_id, agent_id, session_id, "id", m.id]
-            fingerprint = hashlib.sha256(json.dumps(key).encode()).hexdigest()
+            key = fingerprint(user_id, agent_id, session_id, "id", m.id, ascii_only=True)
         elif when is not None:
             # the n-th identical message said at that time (repeats within a batch stay distinct)
             same = (m.role, m.name, m.content, when.isoformat())
             seen[same] = seen.get(same, 0) + 1
-            key = [user_id, agent_id, session_id, *same, seen[same]]
-            fingerprint = hashlib.sha256(json.dumps(key).encode()).hexdigest()
-        out.append((record, fingerprint))
+            key = fingerprint(user_id, agent_id, session_id, *same, seen[same], ascii_only=True)
+        out.append((record, key))
     return out
 
 

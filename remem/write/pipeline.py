@@ -38,13 +38,8 @@ from remem.write.extract import Fact, context_turns, extract_facts
 from remem.write.profile import update_profile
 from remem.write.resolve import Candidate, decide, nearest_facts
 from remem.write.summarize import update_session_summary
-from remem.write.versions import (
-    fingerprint,
-    index_text_of,
-    insert,
-    new_version,
-    normalise,
-)
+from remem.write.versions import fingerprint, insert, new_version, normalise
+from remem.write.writer import Writer
 
 log = logging.getLogger("remem.infer")
 
@@ -104,10 +99,12 @@ class RunReport:
 
 
 class InferencePipeline:
-    """LLM write path bound to one :class:`~remem.Memory` (its store, embedder and LLM)."""
+    """The LLM write path: facts from raw turns, written through ``writer`` (its store,
+    embedder and index settings) with the decisions of ``llm``."""
 
-    def __init__(self, memory: Any, config: PipelineConfig | None = None) -> None:
-        self.memory = memory
+    def __init__(self, writer: Writer, llm: Any, config: PipelineConfig | None = None) -> None:
+        self.writer = writer
+        self.llm = llm
         self.config = config or PipelineConfig()
         self.errors: list[StageFailure] = []
         self.operations: list[Step] = []  # every decision, in order (for evaluation)
@@ -117,10 +114,6 @@ class InferencePipeline:
         self._queue: queue.Queue[list[str] | None] = queue.Queue()
         self._worker: threading.Thread | None = None
         self._closed = False
-
-    @property
-    def llm(self) -> Any:
-        return self.memory.llm
 
     # -- public API ----------------------------------------------------------------
     def run(self, records: list[MemoryRecord]) -> list[MemoryRecord]:
@@ -191,7 +184,7 @@ class InferencePipeline:
             if ids is None:
                 return
             try:
-                records = self.memory.store.get_many(ids)
+                records = self.writer.store.get_many(ids)
                 report = self.process(records)
                 for err in report.errors:
                     log.warning("background inference: %s failed for %d turn(s): %s", err.stage, len(err.record_ids), err.message)
@@ -208,7 +201,7 @@ class InferencePipeline:
     def _fresh(self, records: list[MemoryRecord], report: RunReport) -> list[MemoryRecord]:
         """Current versions of the raw turns that still need processing."""
         ids = [r.id for r in records if r.kind == Kind.EPISODIC]
-        current = self.memory.store.get_many(ids)
+        current = self.writer.store.get_many(ids)
         fresh = [r for r in current if r.deleted_at is None and PROCESSED_KEY not in r.metadata]
         report.skipped_turns = len(current) - len(fresh)
         return fresh
@@ -218,9 +211,9 @@ class InferencePipeline:
         report.errors.append(StageFailure(stage, str(exc), [t.id for t in turns], exc))
 
     def _process_group(self, turns: list[MemoryRecord], report: RunReport) -> None:
-        cfg, memory = self.config, self.memory
+        cfg, writer = self.config, self.writer
         try:
-            context = context_turns(memory.store, turns, cfg.context_turns)
+            context = context_turns(writer.store, turns, cfg.context_turns)
             facts = extract_facts(self.llm, turns, context, about_agent=cfg.about_agent)
         except LLMError as exc:
             self._error(report, "extract", turns, exc)
@@ -242,14 +235,14 @@ class InferencePipeline:
         user_id = turns[0].user_id
         if cfg.profile and user_id is not None and (current or ended):
             try:
-                profile = update_profile(memory, self.llm, user_id, current, ended, _subject(turns))
+                profile = update_profile(writer, self.llm, user_id, current, ended, _subject(turns))
                 if profile is not None:
                     report.records.append(profile)
             except LLMError as exc:
                 self._error(report, "profile", turns, exc)
         if cfg.summarize and turns[0].session_id is not None:
             try:
-                summary = update_session_summary(memory, self.llm, turns)
+                summary = update_session_summary(writer, self.llm, turns)
                 if summary is not None:
                     report.records.append(summary)
             except LLMError as exc:
@@ -257,7 +250,7 @@ class InferencePipeline:
         if complete:
             for turn in turns:
                 new_version(
-                    memory, turn, op=Operation.UPDATE, reason="processed by the LLM write path",
+                    writer, turn, op=Operation.UPDATE, reason="processed by the LLM write path",
                     metadata={**turn.metadata, PROCESSED_KEY: EXTRACT_FACTS.id},
                 )
 
@@ -265,16 +258,16 @@ class InferencePipeline:
         self, fact: Fact, first: MemoryRecord, batch_key: list[str], report: RunReport
     ) -> tuple[list[MemoryRecord], list[MemoryRecord]]:
         """Resolve one fact and write the outcome; returns (facts added/updated, facts invalidated)."""
-        memory, cfg = self.memory, self.config
+        writer, cfg = self.writer, self.config
         record = MemoryRecord(
             content=fact.content, kind=fact.kind, user_id=first.user_id, agent_id=first.agent_id,
             session_id=first.session_id, event_time=fact.event_time or fact.said_at, valid_from=fact.valid_from,
             importance=fact.importance, source=fact.sources, keywords=fact.keywords, tags=fact.tags,
             metadata={"fact_kind": fact.fact_kind},
         )
-        vector = memory.embedder.embed([index_text_of(memory, record)])[0]
+        vector = writer.embedder.embed([writer.derived_text(record)])[0]
         found = nearest_facts(
-            memory.store, vector, user_id=first.user_id, agent_id=first.agent_id, when=fact.said_at,
+            writer.store, vector, user_id=first.user_id, agent_id=first.agent_id, when=fact.said_at,
             limit=max(cfg.candidates, cfg.links),
         )
         earlier = _written_from(fact, found, batch_key)
@@ -288,7 +281,7 @@ class InferencePipeline:
         if decision.action == "UPDATE":
             target = decision.targets[0]
             updated = new_version(
-                memory, target, op=Operation.UPDATE, reason=decision.reason or "refined by a new fact",
+                writer, target, op=Operation.UPDATE, reason=decision.reason or "refined by a new fact",
                 content=(decision.content or fact.content).strip(),
                 source=list(dict.fromkeys(target.source + fact.sources)),
                 importance=max(target.importance, fact.importance),
@@ -305,7 +298,7 @@ class InferencePipeline:
         neighbours = [c for c in found if c.record.id not in targets][: cfg.links]
         self._enrich(record, fact, neighbours, report, [first])
         fp = fingerprint("fact", first.user_id, first.agent_id, normalise(fact.content), batch_key)
-        stored, created = insert(memory, record, fp=fp, reason=decision.reason or None, vector=vector)
+        stored, created = insert(writer, record, fp=fp, reason=decision.reason or None, vector=vector)
         if not created:
             return self._complete(stored, fact, found, report, olds)
         ended = self._end_and_link(stored, fact, olds, neighbours, decision.reason)
@@ -321,11 +314,11 @@ class InferencePipeline:
         if stored.deleted_at is None:  # (a fact deleted since ends nothing)
             ids = list(dict.fromkeys([*stored.metadata.get(SUPERSEDES_KEY, []), *(o.id for o in olds or [])]))
             pending = [  # skip facts deleted or ended by another fact since
-                r for r in self.memory.store.get_many(ids)
+                r for r in self.writer.store.get_many(ids)
                 if r.deleted_at is None and r.metadata.get("superseded_by") in (None, stored.id)
             ]
             neighbours = [c for c in found if c.record.id != stored.id and c.record.id not in ids][: self.config.links]
-            history = self.memory.store.history(stored.id)
+            history = self.writer.store.history(stored.id)
             reason = (history[0].reason or "") if history else ""
             versions = {r.id: r.version for r in pending}
             written = self._end_and_link(stored, fact, pending, neighbours, reason)
@@ -347,7 +340,7 @@ class InferencePipeline:
         for old in olds:
             ended.append(self._invalidate(old, new, fact, reason))
             links.append(Link(new.id, old.id, "supersedes", 1.0))
-        self.memory.store.add_links(links)
+        self.writer.store.add_links(links)
         return ended
 
     def _invalidate(self, old: MemoryRecord, new: MemoryRecord, fact: Fact, reason: str) -> MemoryRecord:
@@ -356,7 +349,7 @@ class InferencePipeline:
         if old.valid_from is not None and end <= old.valid_from:
             end = max(fact.said_at, old.valid_from)
         return new_version(
-            self.memory, old, op=Operation.INVALIDATE, reason=reason or f"superseded by {new.id}",
+            self.writer, old, op=Operation.INVALIDATE, reason=reason or f"superseded by {new.id}",
             valid_to=end, metadata={**old.metadata, "superseded_by": new.id},
         )
 
@@ -382,7 +375,7 @@ class InferencePipeline:
                 fields["tags"] = change.tags
             if fields:
                 new_version(
-                    self.memory, change.record, op=Operation.UPDATE,
+                    self.writer, change.record, op=Operation.UPDATE,
                     reason=f"memory evolution: related to the new fact {fact.content!r}", **fields,
                 )
 

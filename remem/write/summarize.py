@@ -8,17 +8,18 @@ from remem.llm import SUMMARIZE_SESSION, LLMClient, render_messages
 from remem.models import Kind, MemoryRecord, Operation
 from remem.store import Query
 from remem.write.versions import fingerprint, insert, new_version
+from remem.write.writer import Writer
 
 
-def session_summary(memory: Any, turns: list[MemoryRecord]) -> MemoryRecord | None:
+def session_summary(writer: Writer, turns: list[MemoryRecord]) -> MemoryRecord | None:
     """The current summary of the session ``turns`` belong to, if any."""
     first = turns[0]
     q = Query(user_id=first.user_id, agent_id=first.agent_id, session_id=first.session_id, kinds=[Kind.SUMMARY])
-    found = [r for r in memory.store.list(q, limit=5) if r.user_id == first.user_id]
+    found = [r for r in writer.store.list(q, limit=5) if r.user_id == first.user_id]
     return found[0] if found else None
 
 
-def update_session_summary(memory: Any, llm: LLMClient, turns: list[MemoryRecord]) -> MemoryRecord | None:
+def update_session_summary(writer: Writer, llm: LLMClient, turns: list[MemoryRecord]) -> MemoryRecord | None:
     """Fold ``turns`` into their session's summary (incrementally: old summary + new turns).
 
     Returns the summary written, or None when the turns have no session or are all summarised.
@@ -27,7 +28,7 @@ def update_session_summary(memory: Any, llm: LLMClient, turns: list[MemoryRecord
     first = turns[0]
     if first.session_id is None:
         return None
-    prev = session_summary(memory, turns)
+    prev = session_summary(writer, turns)
     new_turns = [t for t in turns if prev is None or t.id not in prev.source]
     if not new_turns:
         return None
@@ -44,7 +45,7 @@ def update_session_summary(memory: Any, llm: LLMClient, turns: list[MemoryRecord
     if prev is not None:
         when = max(latest, prev.event_time) if prev.event_time else latest
         return new_version(
-            memory, prev, op=Operation.UPDATE, reason=f"the session grew to {len(source)} turns",
+            writer, prev, op=Operation.UPDATE, reason=f"the session grew to {len(source)} turns",
             content=out.summary.strip(), keywords=out.keywords, source=source, event_time=when,
         )
     record = MemoryRecord(
@@ -53,7 +54,7 @@ def update_session_summary(memory: Any, llm: LLMClient, turns: list[MemoryRecord
         metadata={"remem_role": "session_summary"},
     )
     stored, _ = insert(
-        memory, record, fp=fingerprint("session_summary", first.user_id, first.agent_id, first.session_id),
+        writer, record, fp=fingerprint("session_summary", first.user_id, first.agent_id, first.session_id),
         reason=f"summary of {len(source)} turns",
     )
     return stored
