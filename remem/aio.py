@@ -45,6 +45,9 @@ class AsyncMemory:
     async def get(self, memory_id: str) -> MemoryRecord:
         return await self._run("get", memory_id)
 
+    async def get_many(self, memory_ids: list[str]) -> list[MemoryRecord]:
+        return await self._run("get_many", memory_ids)
+
     async def get_all(self, **kwargs: Any) -> list[MemoryRecord]:
         return await self._run("get_all", **kwargs)
 

@@ -316,6 +316,14 @@ class Memory:
             raise NotFoundError(f"no memory with id {memory_id!r}")
         return record
 
+    def get_many(self, memory_ids: list[str]) -> list[MemoryRecord]:
+        """The current versions of these memories (deleted ones too); unknown ids are left out."""
+        if not isinstance(memory_ids, (list, tuple)):
+            raise InvalidInputError("memory_ids must be a list of ids")
+        for memory_id in memory_ids:
+            _check_id("memory_id", memory_id, required=True)
+        return self.store.get_many(list(memory_ids)) if memory_ids else []
+
     def get_all(
         self,
         *,
@@ -328,24 +336,41 @@ class Memory:
         limit: int = 100,
         offset: int = 0,
         include_deleted: bool = False,
+        as_of: Any = None,
+        oldest_first: bool = False,
     ) -> list[MemoryRecord]:
-        """Memories in scope, newest first, paginated with ``limit``/``offset``."""
+        """Memories in scope, newest first (``oldest_first=True``: in time order), paginated
+        with ``limit``/``offset``. ``as_of``: only facts valid at that time."""
         check_int(offset, "offset", minimum=0)
+        q = self._list_query(user_id, agent_id, session_id, kind, filters, time_range, include_deleted, as_of)
+        return self.store.list(q, limit=_limit(limit), offset=offset, newest_first=not oldest_first)
+
+    def count(
+        self,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        session_id: str | None = None,
+        kind: Kind | str | list[Kind | str] | None = None,
+        filters: dict[str, Any] | None = None,
+        time_range: tuple[Any, Any] | None = None,
+        include_deleted: bool = False,
+        as_of: Any = None,
+    ) -> int:
+        """How many memories match (same arguments as :meth:`get_all`, minus paging)."""
+        q = self._list_query(user_id, agent_id, session_id, kind, filters, time_range, include_deleted, as_of)
+        return self.store.count(q)
+
+    def _list_query(
+        self, user_id: Any, agent_id: Any, session_id: Any, kind: Any, filters: Any, time_range: Any,
+        include_deleted: Any, as_of: Any,
+    ) -> Query:
+        if not isinstance(include_deleted, bool):
+            raise InvalidInputError("include_deleted must be True or False")
         q = self._query(user_id, agent_id, session_id, kind, filters, time_range)
         q.include_deleted = include_deleted
-        return self.store.list(q, limit=_limit(limit), offset=offset)
-
-    def count(self, **scope: Any) -> int:
-        """How many memories match (same arguments as :meth:`get_all`, minus paging)."""
-        include_deleted = scope.pop("include_deleted", False)
-        q = self._query(
-            scope.pop("user_id", None), scope.pop("agent_id", None), scope.pop("session_id", None),
-            scope.pop("kind", None), scope.pop("filters", None), scope.pop("time_range", None),
-        )
-        if scope:
-            raise InvalidInputError(f"unknown arguments {sorted(scope)}")
-        q.include_deleted = include_deleted
-        return self.store.count(q)
+        q.valid_at = parse_time(as_of, field="as_of")
+        return q
 
     def history(self, memory_id: str) -> list[HistoryEntry]:
         """Every version of a memory, oldest first, with what changed and why."""

@@ -409,3 +409,20 @@ def test_odd_arguments_are_invalid_input(mem: Memory, call: str) -> None:
     }
     with pytest.raises(InvalidInputError):
         calls[call]()
+
+
+def test_get_many_and_listing_as_of_and_in_time_order(mem: Memory) -> None:
+    old = mem.add("I live in Porto", user_id="u", timestamp="2023-01-01")[0]
+    new = mem.add("I live in Lisbon", user_id="u", timestamp="2023-06-01")[0]
+    mem.update(old.id, valid_to="2023-06-01")
+    assert {r.id for r in mem.get_many([new.id, "nope", old.id])} == {new.id, old.id}
+    assert mem.get_many([]) == []
+    with pytest.raises(InvalidInputError):
+        mem.get_many("not a list")  # type: ignore[arg-type]
+    assert [r.content for r in mem.get_all(user_id="u", oldest_first=True)] == ["I live in Porto", "I live in Lisbon"]
+    # no valid_from on either: both held in March; Porto ended in June
+    assert {r.content for r in mem.get_all(user_id="u", as_of="2023-03-01")} == {"I live in Porto", "I live in Lisbon"}
+    assert "I live in Porto" not in [r.content for r in mem.get_all(user_id="u", as_of="2024-01-01")]
+    assert mem.count(user_id="u", as_of="2024-01-01") == mem.count(user_id="u") - 1
+    with pytest.raises(TypeError):
+        mem.count(user_id="u", bogus=1)  # type: ignore[call-arg]

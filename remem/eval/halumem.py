@@ -211,7 +211,7 @@ def _session(
     ops = pipeline.operations[first_op:]
     touched = list(dict.fromkeys(op.memory_id for op in ops if op.memory_id))
     written_ids = {op.memory_id for op in ops if op.action in ("ADD", "INVALIDATE", "UPDATE")}
-    records = {r.id: r for r in mem.store.get_many(touched)}
+    records = {r.id: r for r in mem.get_many(touched)}
     touched_text = [records[i].content for i in touched if i in records]
     written_text = [records[i].content for i in touched if i in written_ids and i in records]
 

@@ -30,7 +30,7 @@ from remem.models import Kind, MemoryRecord
 from remem.read.context import estimate_tokens
 from remem.server.auth import csrf_token, same_token
 from remem.server.schemas import check_time
-from remem.store import DEFAULT_TENANT, Query as StoreQuery
+from remem.store import DEFAULT_TENANT
 
 COOKIE = "remem_key"
 PAGE = 50
@@ -126,18 +126,18 @@ def _recent_users(mem: Memory) -> list[str]:
     return sorted(seen)
 
 
-def _query(user: str | None, kind: str | None, session: str | None, since: str | None, until: str | None,
-           validity: str) -> StoreQuery:
+def _scope(user: str | None, kind: str | None, session: str | None, since: str | None, until: str | None,
+           validity: str) -> dict[str, Any]:
+    """The arguments of ``Memory.get_all``/``count`` for the memories page's filters."""
     if validity not in VALIDITY:
         raise InvalidInputError(f"validity must be one of {list(VALIDITY)}")
-    kinds = [Kind(kind)] if kind else None
     start, end = check_time(since or None, "from"), check_time(until or None, "until")
     if end is not None and until and len(until) == 10:  # a date: include that whole day
         end = end.replace(hour=23, minute=59, second=59)
-    return StoreQuery(
-        user_id=user or None, session_id=session or None, kinds=kinds,
+    return dict(
+        user_id=user or None, session_id=session or None, kind=kind or None,
         time_range=(start, end) if start or end else None,
-        valid_at=datetime.now(timezone.utc) if validity == "current" else None,
+        as_of=datetime.now(timezone.utc) if validity == "current" else None,
         include_deleted=validity == "deleted",
     )
 
@@ -199,9 +199,9 @@ def mount(app: FastAPI) -> None:
         s = _Session(request)
         filters = dict(user=user, kind=kind, session=session, since=since, until=until, validity=validity or "current")
         try:
-            q = _query(user, kind, session, since, until, filters["validity"])
-            total = s.mem.store.count(q)
-            items = s.mem.store.list(q, limit=PAGE, offset=(page - 1) * PAGE)
+            scope = _scope(user, kind, session, since, until, filters["validity"])
+            total = s.mem.count(**scope)
+            items = s.mem.get_all(**scope, limit=PAGE, offset=(page - 1) * PAGE)
         except (RememError, ValueError) as exc:
             return render(request, "memories.html", 422, s, f=filters, items=[], total=0, page=1, pages=1,
                           error=str(exc), validity=VALIDITY, url=_url)
@@ -226,7 +226,7 @@ def mount(app: FastAPI) -> None:
     def timeline(request: Request, user: Text = None) -> Response:
         s = _Session(request)
         try:
-            records = s.mem.store.list(StoreQuery(user_id=user or None), limit=1000, newest_first=False)
+            records = s.mem.get_all(user_id=user or None, limit=1000, oldest_first=True)
         except RememError as exc:
             return fail(request, s, exc)
         days: dict[str, list[MemoryRecord]] = {}
@@ -243,9 +243,9 @@ def mount(app: FastAPI) -> None:
             history = s.mem.history(memory_id)
         except RememError as exc:
             return fail(request, s, exc)
-        sources = {r.id: r for r in s.mem.store.get_many(rec.source)} if rec.source else {}
+        sources = {r.id: r for r in s.mem.get_many(rec.source)} if rec.source else {}
         links = s.mem.links(memory_id)
-        others = {r.id: r for r in s.mem.store.get_many([l.dst if l.src == rec.id else l.src for l in links])}
+        others = {r.id: r for r in s.mem.get_many([l.dst if l.src == rec.id else l.src for l in links])}
         return render(request, "memory.html", session=s, m=rec, history=list(reversed(history)), sources=sources,
                       links=links, others=others, done=done, url=_url)
 
