@@ -34,6 +34,7 @@ from remem.errors import (
 )
 from remem.jsonl import open_text, read_jsonl
 from remem.models import HistoryEntry, Kind, MemoryRecord, SearchHit
+from remem.store.base import Link
 from remem.models import Context
 
 __all__ = ["APIError", "AsyncRememClient", "AuthenticationError", "RememClient", "ServerUnavailableError"]
@@ -200,6 +201,12 @@ def history(memory_id: str) -> _Call:
                  lambda d: [HistoryEntry.model_validate(h) for h in d["items"]], params=[("include_deleted", "true")])
 
 
+def links(memory_id: str) -> _Call:
+    """Links from and to a memory (related, supersedes, …)."""
+    return _Call("GET", f"/v1/memories/{_seg(memory_id)}/links",
+                 lambda d: [Link(**link) for link in d["items"]], params=[("include_deleted", "true")])
+
+
 def stats() -> _Call:
     """Counts for this tenant."""
     return _Call("GET", "/v1/stats", dict)
@@ -294,6 +301,7 @@ class RememClient:
     delete = _sync(delete)
     purge = _sync(purge)
     history = _sync(history)
+    links = _sync(links)
     stats = _sync(stats)
 
     def get_all(self, *, user_id: str | None = None, agent_id: str | None = None, session_id: str | None = None,
@@ -397,6 +405,7 @@ class AsyncRememClient:
     delete = _async(delete)
     purge = _async(purge)
     history = _async(history)
+    links = _async(links)
     stats = _async(stats)
 
     async def get_all(self, *, user_id: str | None = None, agent_id: str | None = None,

@@ -205,3 +205,12 @@ def test_client_passes_now_as_of_and_neighbors(served: tuple[str, str, str], tmp
             return bool(now), [h.memory.id for h in then] == [rec.id], "Cairo" in ctx.text
 
     assert asyncio.run(run()) == (False, True, True)
+
+
+def test_links_over_the_client_match_memory(served, tmp_path) -> None:  # noqa: ANN001
+    url, key, path = served
+    with RememClient(url, api_key=key) as client:
+        a, b = client.add(["Alice adopted a cat named Miso", "Miso the cat loves tuna"], user_id="linker")
+        assert client.links(a.id) == []  # no LLM here: nothing links them
+        with pytest.raises(NotFoundError):
+            client.links("no-such-memory")

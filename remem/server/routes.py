@@ -78,7 +78,7 @@ def whoami(request: Request, tenant: Annotated[str, Depends(tenant_name)]) -> Wh
 def add(body: AddRequest, mem: Mem) -> RecordList:
     messages: Any = body.messages
     if isinstance(messages, list):
-        messages = [m.model_dump(exclude_none=True) for m in messages]
+        messages = [m if isinstance(m, str) else m.model_dump(exclude_none=True) for m in messages]
     elif not isinstance(messages, str):
         messages = messages.model_dump(exclude_none=True)
     items = mem.add(

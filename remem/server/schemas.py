@@ -61,9 +61,10 @@ class MessageIn(Strict):
 
 
 class AddRequest(Strict):
-    """``messages``: a string, one message, or a list of up to 10,000 messages (within the body size limit)."""
+    """``messages``: a string, one message, or a list of up to 10,000 messages or strings (user
+    turns), within the body size limit, as ``Memory.add`` takes them."""
 
-    messages: Text | MessageIn | Annotated[list[MessageIn], Field(min_length=1, max_length=10_000)]
+    messages: Text | MessageIn | Annotated[list[MessageIn | Text], Field(min_length=1, max_length=10_000)]
     user_id: Id | None = None
     agent_id: Id | None = None
     session_id: Id | None = None
