@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import threading
+import uuid
 from datetime import datetime, timezone
 from typing import Any, Callable
 
@@ -23,8 +24,10 @@ from remem.write import pipeline as pipeline_module
 from remem.write.ingest import IndexConfig
 from remem.write.keywords import extract_keywords
 from remem.write.pipeline import PROCESSED_KEY, PipelineConfig
-from remem.write.writer import Writer
 from remem.write.versions import new_version
+from remem.write.writer import Writer
+
+from backends import BACKENDS, postgres_url
 
 UTC = timezone.utc
 LINE = re.compile(r"^\[(?P<id>[^\]]+)\] [^|]*\| (?P<who>[^:]+): (?P<text>.*)$")
@@ -97,9 +100,29 @@ class Brain:
         return {"profile": old + v["facts"], "changed": True}
 
 
-def make(tmp_path: Any, embedder: Any, brain: Brain, name: str = "m.db", **config: Any) -> tuple[Memory, ScriptedLLM]:
+class Where:
+    """Where a test's stores live: files in its temporary directory, or schemas in this
+    session's PostgreSQL database (the same name is the same store, so a test can reopen it)."""
+
+    def __init__(self, backend: str, tmp_path: Any) -> None:
+        self.backend, self.tmp_path = backend, tmp_path
+        self._schema = "t_" + uuid.uuid4().hex[:12]
+
+    def location(self, name: str) -> str:
+        if self.backend == "sqlite":
+            return str(self.tmp_path / name)
+        return postgres_url(schema=f"{self._schema}_{re.sub(r'[^a-z0-9]', '_', name.lower())}")
+
+
+@pytest.fixture(params=BACKENDS)
+def where(request: pytest.FixtureRequest, tmp_path: Any) -> Where:
+    """The write path runs against both stores (the conformance suite's backends)."""
+    return Where(request.param, tmp_path)
+
+
+def make(where: Where, embedder: Any, brain: Brain, name: str = "m.db", **config: Any) -> tuple[Memory, ScriptedLLM]:
     llm = ScriptedLLM(brain)
-    mem = Memory(tmp_path / name, embedder=embedder, llm=llm, infer_config=PipelineConfig(**config) if config else None)
+    mem = Memory(where.location(name), embedder=embedder, llm=llm, infer_config=PipelineConfig(**config) if config else None)
     return mem, llm
 
 
@@ -119,14 +142,14 @@ def d(text: str) -> datetime:
 # --------------------------------------------------------------------------- stories
 
 
-def test_moving_city_invalidates_the_old_fact_and_keeps_it_in_history(tmp_path: Any, embedder: Any) -> None:
+def test_moving_city_invalidates_the_old_fact_and_keeps_it_in_history(where: Any, embedder: Any) -> None:
     brain = (
         Brain()
         .on("I live in Porto", fact("Alice lives in Porto.", kind="profile"))
         .on("moved to Lisbon", fact("Alice moved to Lisbon on 2023-05-07 and lives in Lisbon.", "2023-05-07", importance=0.9))
         .rule("Lisbon", "INVALIDATE", "Porto")
     )
-    mem, llm = make(tmp_path, embedder, brain)
+    mem, llm = make(where, embedder, brain)
     first = mem.add("I live in Porto, near the river.", user_id="alice", session_id="s1", timestamp="2023-05-01T10:00:00Z")
     raw, porto = first[0], first[1]
     assert raw.kind == Kind.EPISODIC and porto.kind == Kind.SEMANTIC
@@ -155,14 +178,14 @@ def test_moving_city_invalidates_the_old_fact_and_keeps_it_in_history(tmp_path: 
     assert llm.usage["infer.resolve"]["calls"] == 1  # the first fact needed no resolution call
 
 
-def test_a_refinement_is_a_new_version_of_the_same_memory(tmp_path: Any, embedder: Any) -> None:
+def test_a_refinement_is_a_new_version_of_the_same_memory(where: Any, embedder: Any) -> None:
     brain = (
         Brain()
         .on("I like pizza", fact("Alice likes pizza."))
         .on("pepperoni", fact("Alice likes pepperoni pizza best."))
         .rule("pepperoni", "UPDATE", "pizza", "Alice likes pizza, pepperoni pizza best.")
     )
-    mem, _ = make(tmp_path, embedder, brain)
+    mem, _ = make(where, embedder, brain)
     r1 = mem.add("I like pizza.", user_id="alice", timestamp="2023-01-01")
     r2 = mem.add("My favourite is pepperoni.", user_id="alice", timestamp="2023-01-02")
     pizza = r1[1]
@@ -178,14 +201,14 @@ def test_a_refinement_is_a_new_version_of_the_same_memory(tmp_path: Any, embedde
     assert mem.search("pepperoni", user_id="alice", kind="semantic")[0].memory.id == pizza.id  # re-indexed
 
 
-def test_preference_change_vegetarian(tmp_path: Any, embedder: Any) -> None:
+def test_preference_change_vegetarian(where: Any, embedder: Any) -> None:
     brain = (
         Brain()
         .on("steak", fact("Bob loves steak and eats meat every day."))
         .on("vegetarian", fact("Bob has been vegetarian since 2024-03-01.", "2024-03-01"))
         .rule("vegetarian", "INVALIDATE", "steak")
     )
-    mem, _ = make(tmp_path, embedder, brain)
+    mem, _ = make(where, embedder, brain)
     mem.add("I love a good steak.", user_id="bob", timestamp="2024-01-10")
     mem.add("I'm vegetarian now, since the first of the month.", user_id="bob", timestamp="2024-03-15")
     facts = facts_of(mem, "bob")
@@ -199,7 +222,7 @@ def test_preference_change_vegetarian(tmp_path: Any, embedder: Any) -> None:
     assert set(profile[0].source) >= {steak.id, veg.id}
 
 
-def test_relationship_end_and_dates_resolved(tmp_path: Any, embedder: Any) -> None:
+def test_relationship_end_and_dates_resolved(where: Any, embedder: Any) -> None:
     brain = (
         Brain()
         .on("dating Tom", fact("Alice has been dating Tom since 2022-06.", "2022-06"))
@@ -207,7 +230,7 @@ def test_relationship_end_and_dates_resolved(tmp_path: Any, embedder: Any) -> No
         .on("sister", fact("Alice's sister Emma lives in Berlin."))
         .rule("broke up", "INVALIDATE", "dating Tom")
     )
-    mem, _ = make(tmp_path, embedder, brain)
+    mem, _ = make(where, embedder, brain)
     mem.add("I've been dating Tom since last June.", user_id="alice", timestamp="2023-01-05")
     mem.add(
         [{"role": "user", "content": "Tom and I broke up yesterday."}, {"role": "user", "content": "My sister lives in Berlin."}],
@@ -222,14 +245,14 @@ def test_relationship_end_and_dates_resolved(tmp_path: Any, embedder: Any) -> No
     assert len(valid_now(list(facts.values()))) == 2
 
 
-def test_duplicate_fact_is_noop(tmp_path: Any, embedder: Any) -> None:
+def test_duplicate_fact_is_noop(where: Any, embedder: Any) -> None:
     brain = (
         Brain()
         .on("Kyoto", fact("Alice visited Kyoto in 2019.", "2019"))
         .on("Japan trip", fact("Alice travelled to Kyoto, Japan in 2019.", "2019"))
         .rule("Japan", "NOOP", "Kyoto")
     )
-    mem, llm = make(tmp_path, embedder, brain)
+    mem, llm = make(where, embedder, brain)
     mem.add("I visited Kyoto in 2019.", user_id="alice", timestamp="2023-01-01")
     mem.add("Remember my Japan trip? It was great.", user_id="alice", timestamp="2023-01-09")
     mem.add("Again: I visited Kyoto in 2019.", user_id="alice", timestamp="2023-01-10")  # identical fact text
@@ -242,9 +265,9 @@ def test_duplicate_fact_is_noop(tmp_path: Any, embedder: Any) -> None:
 # --------------------------------------------------------------------------- idempotency & failures
 
 
-def test_same_add_twice_creates_nothing_new(tmp_path: Any, embedder: Any) -> None:
+def test_same_add_twice_creates_nothing_new(where: Any, embedder: Any) -> None:
     brain = Brain().on("Porto", fact("Alice lives in Porto."))
-    mem, llm = make(tmp_path, embedder, brain)
+    mem, llm = make(where, embedder, brain)
     msgs = [{"role": "user", "content": "I live in Porto."}, {"role": "assistant", "content": "Nice city!"}]
     first = mem.add(msgs, user_id="alice", session_id="s1", timestamp="2023-05-01")
     count, calls = mem.count(user_id="alice"), len(llm.calls)
@@ -255,10 +278,10 @@ def test_same_add_twice_creates_nothing_new(tmp_path: Any, embedder: Any) -> Non
     assert all(r.metadata[PROCESSED_KEY] == "extract_facts@1" for r in again)
 
 
-def test_extraction_failure_raises_keeps_raw_turns_and_retry_works(tmp_path: Any, embedder: Any) -> None:
+def test_extraction_failure_raises_keeps_raw_turns_and_retry_works(where: Any, embedder: Any) -> None:
     brain = Brain().on("Porto", fact("Alice lives in Porto."))
     brain.fail["extract_facts"] = 1  # a transport failure (not re-asked)
-    mem, _ = make(tmp_path, embedder, brain)
+    mem, _ = make(where, embedder, brain)
     with pytest.raises(LLMError, match="raw turns are stored"):
         mem.add("I live in Porto.", user_id="alice", timestamp="2023-05-01")
     assert mem.count(user_id="alice", kind="episodic") == 1 and facts_of(mem) == []
@@ -269,7 +292,7 @@ def test_extraction_failure_raises_keeps_raw_turns_and_retry_works(tmp_path: Any
     assert mem.count(user_id="alice", kind="episodic") == 1
 
 
-def test_half_done_batch_is_retried_without_duplicates(tmp_path: Any, embedder: Any) -> None:
+def test_half_done_batch_is_retried_without_duplicates(where: Any, embedder: Any) -> None:
     brain = (
         Brain()
         .on("Porto", fact("Alice lives in Porto."))
@@ -284,7 +307,7 @@ def test_half_done_batch_is_retried_without_duplicates(tmp_path: Any, embedder: 
                 return LLMError("resolve outage")
         return brain(name, v)
 
-    mem = Memory(tmp_path / "m.db", embedder=embedder, llm=ScriptedLLM(flaky))
+    mem = Memory(where.location("m.db"), embedder=embedder, llm=ScriptedLLM(flaky))
     mem.add("I live in Porto and work as a nurse.", user_id="alice", timestamp="2023-05-01")
     # fact 1 was added (no candidates -> no LLM call); resolving fact 2 failed -> kept unprocessed
     assert [f.content for f in facts_of(mem)] == ["Alice lives in Porto."]
@@ -296,10 +319,10 @@ def test_half_done_batch_is_retried_without_duplicates(tmp_path: Any, embedder: 
     assert PROCESSED_KEY in mem.get(raw.id).metadata
 
 
-def test_optional_steps_fail_softly(tmp_path: Any, embedder: Any) -> None:
+def test_optional_steps_fail_softly(where: Any, embedder: Any) -> None:
     brain = Brain().on("Porto", fact("Alice lives in Porto."))
     brain.fail.update({"enrich": 1, "summarize_session": 1, "update_profile": 1})
-    mem, _ = make(tmp_path, embedder, brain)
+    mem, _ = make(where, embedder, brain)
     out = mem.add("I live in Porto.", user_id="alice", session_id="s1", timestamp="2023-05-01")
     assert [r.kind for r in out] == [Kind.EPISODIC, Kind.SEMANTIC]
     assert out[1].context is None
@@ -351,8 +374,8 @@ def assert_moved(mem: Memory) -> tuple[Any, Any]:
 
 
 @pytest.mark.parametrize("crash_at", ["invalidate", "links"])
-def test_a_crash_after_the_new_fact_is_stored_is_finished_on_retry(tmp_path: Any, embedder: Any, crash_at: str) -> None:
-    mem, llm = make(tmp_path, embedder, moving_brain())
+def test_a_crash_after_the_new_fact_is_stored_is_finished_on_retry(where: Any, embedder: Any, crash_at: str) -> None:
+    mem, llm = make(where, embedder, moving_brain())
     mem.add("I live in Porto.", user_id="alice", timestamp="2023-05-01")
     if crash_at == "invalidate":  # dies between the insert of the new fact and the new version of the old one
         crash_once(mem, "save_version", lambda record, **kw: kw.get("op") == Operation.INVALIDATE)
@@ -382,9 +405,9 @@ def test_a_crash_after_the_new_fact_is_stored_is_finished_on_retry(tmp_path: Any
 
 
 def test_a_retry_that_meets_the_stored_fact_only_at_insert_still_ends_the_old_one(
-    tmp_path: Any, embedder: Any, monkeypatch: pytest.MonkeyPatch
+    where: Any, embedder: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    mem, llm = make(tmp_path, embedder, moving_brain())
+    mem, llm = make(where, embedder, moving_brain())
     mem.add("I live in Porto.", user_id="alice", timestamp="2023-05-01")
     crash_once(mem, "save_version", lambda record, **kw: kw.get("op") == Operation.INVALIDATE)
     with pytest.raises(Crash):
@@ -402,8 +425,8 @@ def test_a_retry_that_meets_the_stored_fact_only_at_insert_still_ends_the_old_on
     assert lisbon.id == lisbon_id
 
 
-def test_a_new_fact_deleted_before_the_retry_ends_nothing(tmp_path: Any, embedder: Any) -> None:
-    mem, _ = make(tmp_path, embedder, moving_brain())
+def test_a_new_fact_deleted_before_the_retry_ends_nothing(where: Any, embedder: Any) -> None:
+    mem, _ = make(where, embedder, moving_brain())
     mem.add("I live in Porto.", user_id="alice", timestamp="2023-05-01")
     crash_once(mem, "save_version", lambda record, **kw: kw.get("op") == Operation.INVALIDATE)
     with pytest.raises(Crash):
@@ -414,9 +437,9 @@ def test_a_new_fact_deleted_before_the_retry_ends_nothing(tmp_path: Any, embedde
     assert porto.valid_to is None and [h.op for h in mem.history(porto.id)] == [Operation.ADD]
 
 
-def test_a_fact_repeated_in_one_batch_is_stored_once(tmp_path: Any, embedder: Any) -> None:
+def test_a_fact_repeated_in_one_batch_is_stored_once(where: Any, embedder: Any) -> None:
     brain = Brain().on("Porto", fact("Alice lives in Porto."))
-    mem, llm = make(tmp_path, embedder, brain)
+    mem, llm = make(where, embedder, brain)
     mem.add(["I live in Porto.", "Yes, Porto!"], user_id="alice", timestamp="2023-05-01")
     assert [f.content for f in facts_of(mem)] == ["Alice lives in Porto."]
     assert [s.action for s in mem.pipeline.operations] == ["ADD", "NOOP"] and "infer.resolve" not in llm.usage
@@ -430,10 +453,10 @@ def index_of(mem: Memory, memory_id: str) -> tuple[str, str]:
     return item["index_text"], item["vector"]
 
 
-def test_derived_memories_are_indexed_with_the_memory_index_config(tmp_path: Any, embedder: Any) -> None:
+def test_derived_memories_are_indexed_with_the_memory_index_config(where: Any, embedder: Any) -> None:
     brain = Brain().on("Porto", fact("Alice lives in Porto.")).on("cats", fact("Alice has two cats.", "2023-04-30"))
     llm = ScriptedLLM(brain)
-    mem = Memory(tmp_path / "m.db", embedder=embedder, llm=llm, index_config=IndexConfig(dates=True))
+    mem = Memory(where.location("m.db"), embedder=embedder, llm=llm, index_config=IndexConfig(dates=True))
     porto = mem.add("I live in Porto.", user_id="alice", session_id="s1", timestamp="2023-05-01T10:00:00Z")[1]
     cats = mem.add("I have two cats.", user_id="alice", session_id="s1", timestamp="2023-05-02T10:00:00Z")[1]
     assert index_of(mem, porto.id)[0] == "[1 May 2023] Alice lives in Porto."
@@ -452,9 +475,9 @@ def test_derived_memories_are_indexed_with_the_memory_index_config(tmp_path: Any
     assert index_of(mem, cats.id) == (new_text, new_vector)
 
 
-def test_default_index_config_indexes_facts_as_their_content(tmp_path: Any, embedder: Any) -> None:
+def test_default_index_config_indexes_facts_as_their_content(where: Any, embedder: Any) -> None:
     brain = Brain().on("Porto", fact("Alice lives in Porto.")).on("cats", fact("Alice has two cats."))
-    mem, _ = make(tmp_path, embedder, brain)
+    mem, _ = make(where, embedder, brain)
     mem.add("I live in Porto.", user_id="alice", session_id="s1", timestamp="2023-05-01T10:00:00Z")
     cats = mem.add("I have two cats.", user_id="alice", session_id="s1", timestamp="2023-05-02T10:00:00Z")[1]
     assert index_of(mem, cats.id)[0] == "Alice has two cats."
@@ -463,14 +486,14 @@ def test_default_index_config_indexes_facts_as_their_content(tmp_path: Any, embe
 # --------------------------------------------------------------------------- linking, summaries, profile
 
 
-def test_enrichment_links_and_evolves_neighbours(tmp_path: Any, embedder: Any) -> None:
+def test_enrichment_links_and_evolves_neighbours(where: Any, embedder: Any) -> None:
     brain = (
         Brain()
         .on("climbing", fact("Alice goes rock climbing every Sunday."))
         .on("harness", fact("Alice bought a new climbing harness on 2023-04-02.", "2023-04-02"))
     )
     brain.evolve["rock climbing"] = "Alice's main hobby; she invests in gear."
-    mem, _ = make(tmp_path, embedder, brain)
+    mem, _ = make(where, embedder, brain)
     a = mem.add("I go climbing every Sunday.", user_id="alice", timestamp="2023-04-01")[1]
     b = mem.add("I bought a new harness yesterday.", user_id="alice", timestamp="2023-04-03")[1]
     assert b.context and b.context.startswith("About: Alice bought") and "note" in b.keywords
@@ -481,9 +504,9 @@ def test_enrichment_links_and_evolves_neighbours(tmp_path: Any, embedder: Any) -
     assert h.op == Operation.UPDATE and h.reason.startswith("memory evolution") and set(h.changed_fields) == {"context", "tags"}
 
 
-def test_session_summary_grows_and_profile_is_one_per_user(tmp_path: Any, embedder: Any) -> None:
+def test_session_summary_grows_and_profile_is_one_per_user(where: Any, embedder: Any) -> None:
     brain = Brain().on("Porto", fact("Alice lives in Porto.")).on("cats", fact("Alice has two cats."))
-    mem, _ = make(tmp_path, embedder, brain)
+    mem, _ = make(where, embedder, brain)
     t1 = mem.add("I live in Porto.", user_id="alice", session_id="s1", timestamp="2023-05-01T10:00:00Z")[0]
     t2 = mem.add("I have two cats.", user_id="alice", session_id="s1", timestamp="2023-05-01T10:05:00Z")[0]
     mem.add("Hello!", user_id="alice", session_id="s2", timestamp="2023-05-02T10:00:00Z")
@@ -499,19 +522,19 @@ def test_session_summary_grows_and_profile_is_one_per_user(tmp_path: Any, embedd
     assert mem.count(user_id="alice", kind="semantic") == 2
 
 
-def test_facts_only_from_the_assistant_are_dropped_unless_asked(tmp_path: Any, embedder: Any) -> None:
+def test_facts_only_from_the_assistant_are_dropped_unless_asked(where: Any, embedder: Any) -> None:
     brain = Brain().on("I can help", fact("The assistant can help with taxes."))
-    mem, _ = make(tmp_path, embedder, brain)
+    mem, _ = make(where, embedder, brain)
     mem.add({"role": "assistant", "content": "I can help with taxes."}, user_id="alice", timestamp="2023-01-01")
     assert facts_of(mem) == []
-    mem2, _ = make(tmp_path, embedder, brain, "b.db", about_agent=True)
+    mem2, _ = make(where, embedder, brain, "b.db", about_agent=True)
     mem2.add({"role": "assistant", "content": "I can help with taxes."}, user_id="alice", timestamp="2023-01-01")
     assert [f.content for f in facts_of(mem2)] == ["The assistant can help with taxes."]
 
 
-def test_users_are_kept_apart(tmp_path: Any, embedder: Any) -> None:
+def test_users_are_kept_apart(where: Any, embedder: Any) -> None:
     brain = Brain().on("Porto", fact("The user lives in Porto.")).rule("Porto", "NOOP", "Porto")
-    mem, _ = make(tmp_path, embedder, brain)
+    mem, _ = make(where, embedder, brain)
     mem.add("I live in Porto.", user_id="alice", timestamp="2023-01-01")
     mem.add("I live in Porto.", user_id="bob", timestamp="2023-01-01")
     assert len(facts_of(mem, "alice")) == 1 and len(facts_of(mem, "bob")) == 1
@@ -521,7 +544,7 @@ def test_users_are_kept_apart(tmp_path: Any, embedder: Any) -> None:
 # --------------------------------------------------------------------------- background queue
 
 
-def test_background_keeps_order_and_wait_blocks(tmp_path: Any, embedder: Any) -> None:
+def test_background_keeps_order_and_wait_blocks(where: Any, embedder: Any) -> None:
     gate = threading.Event()
     brain = (
         Brain()
@@ -534,7 +557,7 @@ def test_background_keeps_order_and_wait_blocks(tmp_path: Any, embedder: Any) ->
         gate.wait(10)
         return brain(name, v)
 
-    mem = Memory(tmp_path / "m.db", embedder=embedder, llm=ScriptedLLM(slow))
+    mem = Memory(where.location("m.db"), embedder=embedder, llm=ScriptedLLM(slow))
     r1 = mem.add("I live in Porto.", user_id="alice", timestamp="2023-05-01", background=True)
     r2 = mem.add("Now I live in Lisbon.", user_id="alice", timestamp="2023-05-08", background=True)
     assert [r.kind for r in r1 + r2] == [Kind.EPISODIC, Kind.EPISODIC]
@@ -550,10 +573,10 @@ def test_background_keeps_order_and_wait_blocks(tmp_path: Any, embedder: Any) ->
     mem.close()
 
 
-def test_background_errors_are_kept_and_the_worker_survives(tmp_path: Any, embedder: Any) -> None:
+def test_background_errors_are_kept_and_the_worker_survives(where: Any, embedder: Any) -> None:
     brain = Brain().on("Porto", fact("Alice lives in Porto.")).on("cats", fact("Alice has two cats."))
     brain.fail["extract_facts"] = 1
-    mem, _ = make(tmp_path, embedder, brain)
+    mem, _ = make(where, embedder, brain)
     mem.add("I live in Porto.", user_id="alice", timestamp="2023-05-01", background=True)
     mem.add("I have two cats.", user_id="alice", timestamp="2023-05-02", background=True)
     mem.wait(30)
@@ -563,15 +586,15 @@ def test_background_errors_are_kept_and_the_worker_survives(tmp_path: Any, embed
     # a retry of the failed batch picks it up
     mem.add("I live in Porto.", user_id="alice", timestamp="2023-05-01", background=True)
     mem.close()
-    with Memory(tmp_path / "m.db", embedder=embedder, llm=None) as again:
+    with Memory(where.location("m.db"), embedder=embedder, llm=None) as again:
         assert sorted(f.content for f in facts_of(again)) == ["Alice has two cats.", "Alice lives in Porto."]
 
 
 # --------------------------------------------------------------------------- without an LLM
 
 
-def test_without_llm_nothing_is_inferred(tmp_path: Any, embedder: Any) -> None:
-    mem = Memory(tmp_path / "m.db", embedder=embedder, llm=None)
+def test_without_llm_nothing_is_inferred(where: Any, embedder: Any) -> None:
+    mem = Memory(where.location("m.db"), embedder=embedder, llm=None)
     out = mem.add("I live in Porto.", user_id="alice", timestamp="2023-05-01")
     assert [r.kind for r in out] == [Kind.EPISODIC] and facts_of(mem) == []
     with pytest.raises(LLMNotConfiguredError):
