@@ -43,3 +43,32 @@ def test_model_file_is_pinned() -> None:
 
     assert minilm._verified_model_path().name == "model.onnx"
     assert MiniLMEmbedder.model_name == "all-MiniLM-L6-v2-int8"
+
+
+def test_query_embeddings_are_cached_per_embedder_and_bounded(embedder) -> None:
+    import numpy as np
+
+    from remem.embed import registry
+
+    class Counting:
+        model_name, dim = "counting", 4
+
+        def __init__(self) -> None:
+            self.calls: list[list[str]] = []
+
+        def embed(self, texts: list[str]) -> np.ndarray:
+            self.calls.append(list(texts))
+            return np.array([[len(t), 1, 0, 0] for t in texts], dtype=np.float32)
+
+    a, b = Counting(), Counting()
+    first = registry.embed_queries(a, ["where does alice live?"])
+    again = registry.embed_queries(a, ["where does alice live?", "new one"])
+    assert a.calls == [["where does alice live?"], ["new one"]]  # the repeat came from the cache
+    assert np.array_equal(first[0], again[0]) and again.shape == (2, 4)
+    registry.embed_queries(b, ["where does alice live?"])
+    assert b.calls == [["where does alice live?"]]  # caches are per embedder, never shared
+    for i in range(registry.QUERY_CACHE_SIZE + 5):
+        registry.embed_queries(a, [f"q{i}"])
+    assert len(registry._query_caches[a]) == registry.QUERY_CACHE_SIZE
+    real = registry.embed_queries(embedder, ["hello"])
+    assert np.allclose(real, embedder.embed(["hello"]), atol=1e-5)

@@ -17,8 +17,12 @@ otherwise, so symmetric models (MiniLM, OpenAI-compatible endpoints) are unaffec
 from __future__ import annotations
 
 import importlib.util
+import threading
+import weakref
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -95,7 +99,40 @@ def get_embedder(name: str) -> Embedder:
         raise InvalidInputError(f"{missing} ({exc})") from exc
 
 
+QUERY_CACHE_SIZE = 1024
+_query_caches: "weakref.WeakKeyDictionary[Any, OrderedDict[str, np.ndarray]]" = weakref.WeakKeyDictionary()
+_query_lock = threading.Lock()
+
+
 def embed_queries(embedder: Embedder, texts: list[str]) -> np.ndarray:
+    """Vectors for search queries, the last ``QUERY_CACHE_SIZE`` of them cached per embedder
+    (agents repeat queries; an embedding costs ~5-15 ms). See :func:`embed_queries_uncached`."""
+    try:
+        with _query_lock:
+            cache = _query_caches.setdefault(embedder, OrderedDict())
+    except TypeError:  # an embedder that cannot be weakly referenced: no cache
+        return embed_queries_uncached(embedder, texts)
+    with _query_lock:
+        found = [cache.get(t) for t in texts]
+        for t, v in zip(texts, found):
+            if v is not None:
+                cache.move_to_end(t)
+    missing = [t for t, v in zip(texts, found) if v is None]
+    if missing:
+        fresh = embed_queries_uncached(embedder, list(dict.fromkeys(missing)))
+        computed = dict(zip(dict.fromkeys(missing), fresh))
+        with _query_lock:
+            for t, v in computed.items():
+                v = np.array(v, dtype=np.float32)
+                v.setflags(write=False)
+                cache[t] = v
+                while len(cache) > QUERY_CACHE_SIZE:
+                    cache.popitem(last=False)
+        found = [v if v is not None else computed[t] for t, v in zip(texts, found)]
+    return np.stack(found) if found else np.zeros((0, embedder.dim), dtype=np.float32)
+
+
+def embed_queries_uncached(embedder: Embedder, texts: list[str]) -> np.ndarray:
     """Vectors for search queries: ``embed_query`` where the model has one, else ``embed``.
 
     A wrapper that only caches (it exposes the wrapped model as ``.inner`` under the same
