@@ -37,6 +37,7 @@ from remem.server.schemas import (
     Whoami,
     check_time,
 )
+from remem.store.sql import TIME_FIELDS as _TIME_FIELDS
 
 router = APIRouter(prefix="/v1", responses=ERROR_RESPONSES)
 Mem = Annotated[Memory, Depends(tenant_memory)]
@@ -86,9 +87,6 @@ def add(body: AddRequest, mem: Mem) -> RecordList:
         timestamp=body.timestamp, metadata=body.metadata, kind=body.kind,
     )
     return RecordList(items=items)
-
-
-_TIME_FIELDS = ("created_at", "updated_at", "event_time", "valid_from", "valid_to", "last_accessed_at", "deleted_at")
 
 
 def _check_record(record: MemoryRecord) -> MemoryRecord:

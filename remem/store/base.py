@@ -52,24 +52,58 @@ class Write:
 
 @dataclass
 class Link:
+    """A directed, weighted relation between two memories of one tenant."""
+
     src: str
     dst: str
     relation: str = "related"
     weight: float = 1.0
 
 
+class VectorSearcher(Protocol):
+    """Nearest-neighbour search over one partition's vectors (exact or HNSW)."""
+
+    def search(self, query: np.ndarray, k: int) -> list[tuple[int, float]]:
+        """The ``k`` best (row key, cosine) pairs, best first."""
+        ...
+
+    def search_subset(self, query: np.ndarray, keys: list[int], k: int) -> list[tuple[int, float]]:
+        """The ``k`` best (row key, cosine) pairs among ``keys``, best first."""
+        ...
+
+
+class VectorPartition(Protocol):
+    """One (tenant, user) partition of a derived vector index, kept up to date by the store."""
+
+    @property
+    def impl(self) -> VectorSearcher:
+        """The searcher currently holding the partition's vectors."""
+        ...
+
+
 class Store(Protocol):
     """A tenant-bound view of one storage backend.
 
     Every method acts inside ``self.tenant``; there is no way to reach another
-    tenant's rows except through :meth:`with_tenant`.
+    tenant's rows except through :meth:`with_tenant`. Every method may raise
+    :class:`~remem.errors.StoreError` when the database fails; writes are all or nothing.
     """
 
     tenant: str
 
-    def with_tenant(self, tenant: str) -> "Store": ...
-    def check_embedding(self, model: str, dim: int) -> None: ...
-    def insert(self, writes: list[Write], *, actor: str | None = None) -> list[MemoryRecord]: ...
+    def with_tenant(self, tenant: str) -> "Store":
+        """A view of the same storage bound to ``tenant`` (InvalidInputError if empty)."""
+        ...
+
+    def check_embedding(self, model: str, dim: int) -> None:
+        """Record the embedding model on first use; EmbeddingMismatchError if the store has another."""
+        ...
+
+    def insert(self, writes: list[Write], *, actor: str | None = None) -> list[MemoryRecord]:
+        """Insert new memories (rows, history ADD, text, vectors) in one transaction; the stored
+        records, a known fingerprint's stored record in its place; InvalidInputError on a taken id."""
+        ...
+
     def save_version(
         self,
         record: MemoryRecord,
@@ -80,35 +114,107 @@ class Store(Protocol):
         index_text: str | None = None,
         vector: np.ndarray | None = None,
         actor: str | None = None,
-    ) -> MemoryRecord: ...
-    def get(self, memory_id: str) -> MemoryRecord | None: ...
-    def get_many(self, ids: list[str]) -> list[MemoryRecord]: ...
-    def list(self, query: Query, *, limit: int = 100, offset: int = 0, newest_first: bool = True) -> list[MemoryRecord]: ...
-    def count(self, query: Query) -> int: ...
-    def history(self, memory_id: str) -> list[HistoryEntry]: ...
-    def purge(self, *, user_id: str) -> int: ...
-    def text_search(self, text: str, query: Query, limit: int) -> list[tuple[str, float]]: ...
-    def vector_search(self, vector: np.ndarray, query: Query, limit: int) -> list[tuple[str, float]]: ...
+    ) -> MemoryRecord:
+        """Overwrite a memory with a newer version and log it in history; returns ``record``;
+        NotFoundError if unknown, InvalidInputError if not newer or moved to another user."""
+        ...
+
+    def get(self, memory_id: str) -> MemoryRecord | None:
+        """The record with that id (deleted ones too), or None."""
+        ...
+
+    def get_many(self, ids: list[str]) -> list[MemoryRecord]:
+        """The records with those ids in the order asked; unknown ids are left out."""
+        ...
+
+    def list(self, query: Query, *, limit: int = 100, offset: int = 0, newest_first: bool = True) -> list[MemoryRecord]:
+        """One page of the records the query allows, ordered by event (else creation) time."""
+        ...
+
+    def count(self, query: Query) -> int:
+        """How many records the query allows."""
+        ...
+
+    def history(self, memory_id: str) -> list[HistoryEntry]:
+        """Every version of a memory, oldest first (empty if unknown)."""
+        ...
+
+    def purge(self, *, user_id: str) -> int:
+        """Erase every trace of a user (rows, history, links, indexes); how many memories went;
+        InvalidInputError without a user_id."""
+        ...
+
+    def text_search(self, text: str, query: Query, limit: int) -> list[tuple[str, float]]:
+        """BM25 matches of ``text`` the query allows: (id, positive score), best first."""
+        ...
+
+    def vector_search(self, vector: np.ndarray, query: Query, limit: int) -> list[tuple[str, float]]:
+        """Nearest memories the query allows: (id, cosine), best first; StoreError before check_embedding."""
+        ...
+
     def index_entries(self, ids: list[str], vectors_for: set[str] | None = None) -> dict[str, tuple[str, np.ndarray | None]]:
         """For each id: the text the text index holds for it and its vector (the read path scores
         candidates with them); with ``vectors_for``, vectors only for those ids (None elsewhere)."""
         ...
+
     def doc_freqs(self, words: list[str]) -> tuple[int, dict[str, int]]:
         """(rows in the text index, {word: rows whose indexed text holds it}), each word stemmed
         as the index stems it; counts may be capped at DOC_FREQ_CAP (rarer words are what matter)."""
         ...
-    def touch(self, ids: list[str], when: datetime) -> None: ...
-    def add_links(self, links: list[Link]) -> None: ...
-    def links(self, memory_id: str) -> list[Link]: ...
-    def export(self, query: Query) -> Iterator[dict[str, Any]]: ...
-    def import_item(self, item: dict[str, Any]) -> bool: ...
-    def import_items(self, items: list[dict[str, Any]]) -> tuple[int, int]: ...  # all or nothing; (added, skipped)
-    def stats(self) -> dict[str, Any]: ...
+
+    def touch(self, ids: list[str], when: datetime) -> None:
+        """Count an access to each memory at ``when`` (no new version)."""
+        ...
+
+    def add_links(self, links: list[Link]) -> None:
+        """Add links; an existing (src, dst, relation) gets the new weight."""
+        ...
+
+    def links(self, memory_id: str) -> list[Link]:
+        """The links from or to a memory."""
+        ...
+
+    def export(self, query: Query) -> Iterator[dict[str, Any]]:
+        """Every matching memory, deleted ones too, as an item with its history, index text, vector and links."""
+        ...
+
+    def import_item(self, item: dict[str, Any]) -> bool:
+        """Insert one export item verbatim; False if its id or fingerprint is here; InvalidInputError if malformed."""
+        ...
+
+    def import_items(self, items: list[dict[str, Any]]) -> tuple[int, int]:
+        """Insert export items verbatim, all or nothing; (added, skipped); InvalidInputError naming a bad item."""
+        ...
+
+    def stats(self) -> dict[str, Any]:
+        """Counts (memories, deleted, users, sessions, by kind, history, links), the embedding model and size."""
+        ...
+
     # API keys are admin operations: not bound to self.tenant (the key names its tenant)
-    def create_api_key(self, key_hash: str, tenant: str, name: str | None = None) -> None: ...
-    def resolve_api_key(self, key_hash: str) -> str | None: ...
-    def list_api_keys(self) -> list[dict[str, Any]]: ...
-    def revoke_api_key(self, key_hash: str) -> bool: ...
-    def import_api_key(self, row: dict[str, Any]) -> bool: ...  # a list_api_keys() row, times kept
-    def tenants(self) -> list[str]: ...
-    def close(self) -> None: ...
+    def create_api_key(self, key_hash: str, tenant: str, name: str | None = None) -> None:
+        """Store a key hash bound to ``tenant``; InvalidInputError if it exists."""
+        ...
+
+    def resolve_api_key(self, key_hash: str) -> str | None:
+        """The tenant of a live key, or None (unknown or revoked)."""
+        ...
+
+    def list_api_keys(self) -> list[dict[str, Any]]:
+        """Every key: key_hash, tenant, name, created_at and revoked_at (UTC text), oldest first."""
+        ...
+
+    def revoke_api_key(self, key_hash: str) -> bool:
+        """Revoke a live key; False if there is none."""
+        ...
+
+    def import_api_key(self, row: dict[str, Any]) -> bool:
+        """Copy a list_api_keys() row, times kept; False if the hash is here."""
+        ...
+
+    def tenants(self) -> list[str]:
+        """Every tenant with memories, history, links or API keys (admin operation)."""
+        ...
+
+    def close(self) -> None:
+        """Release the connections (and save derived indexes)."""
+        ...

@@ -1,0 +1,99 @@
+"""The SQLite file behind :class:`~remem.store.sqlite.SQLiteStore`: connection, schema, transactions."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from remem.errors import StoreError
+from remem.store.base import SCHEMA_VERSION
+from remem.store.vector_index import VectorIndex
+
+APPLICATION_ID = 0x52454D4D  # "REMM"
+
+
+class Database:
+    """The connection, its lock and the vector index, shared by all tenant views."""
+
+    def __init__(self, path: Path, hnsw_threshold: int) -> None:
+        self.path = path
+        self.lock = threading.RLock()
+        self.vocab_ready = False  # temp.remem_vocab (fts5vocab over the text index) made on this connection
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self.conn = sqlite3.connect(
+                str(path), timeout=30.0, isolation_level=None, check_same_thread=False
+            )
+            self._open_schema()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{path} is not a usable remem store: {exc}") from exc
+        self.dim: int | None = None
+        self.index: VectorIndex | None = None
+        self.hnsw_threshold = hnsw_threshold
+
+    def _open_schema(self) -> None:
+        conn = self.conn
+        conn.execute("PRAGMA busy_timeout = 30000")
+        app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        tables = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+        if app_id != APPLICATION_ID and tables > 0:
+            raise StoreError(f"{self.path} is an SQLite file but not a remem store")
+        if version > SCHEMA_VERSION:
+            raise StoreError(f"{self.path} was written by a newer remem (schema {version} > {SCHEMA_VERSION})")
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = NORMAL")
+        if tables == 0:
+            script = resources.files("remem.store").joinpath("schema.sql").read_text()
+            with self.transaction():
+                for statement in split_sql(script):
+                    conn.execute(statement)
+                conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+                conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        # future: run migrations for version < SCHEMA_VERSION here, in one transaction each
+
+    def transaction(self) -> "Transaction":
+        return Transaction(self)
+
+
+class Transaction:
+    """``BEGIN IMMEDIATE`` … ``COMMIT``, rolled back on any exception."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def __enter__(self) -> sqlite3.Connection:
+        self.db.lock.acquire()
+        try:
+            self.db.conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.DatabaseError as exc:
+            self.db.lock.release()
+            raise store_error(self.db.path, exc) from exc
+        except BaseException:
+            self.db.lock.release()
+            raise
+        return self.db.conn
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        try:
+            self.db.conn.execute("COMMIT" if exc_type is None else "ROLLBACK")
+        except sqlite3.DatabaseError as err:
+            if exc_type is None:
+                raise store_error(self.db.path, err) from err
+        finally:
+            self.db.lock.release()
+        if exc_type is not None and issubclass(exc_type, sqlite3.DatabaseError):
+            raise store_error(self.db.path, exc) from exc  # rolled back: nothing was written
+
+
+def store_error(path: Path, exc: BaseException) -> StoreError:
+    """A database failure (read-only file, disk full, locked too long) as remem's error."""
+    return StoreError(f"{path}: {exc} (nothing was written)")
+
+
+def split_sql(script: str) -> list[str]:
+    body = "\n".join(line for line in script.splitlines() if not line.strip().startswith("--"))
+    return [s.strip() for s in body.split(";") if s.strip()]

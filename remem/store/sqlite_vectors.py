@@ -1,0 +1,129 @@
+"""Vector search for :class:`~remem.store.sqlite.SQLiteStore`: the derived usearch/numpy index,
+one partition per (tenant, user), with an exact scan of small filtered candidate sets."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from remem.errors import StoreError
+from remem.store.base import Query, VectorPartition
+from remem.store.sqlbase import chunks
+from remem.store.sqlite_db import Database
+
+EXACT_SUBSET_LIMIT = 50_000
+
+
+class SQLiteVectorSearch:
+    """``vector_search`` and its helpers; the store provides ``_db``, ``tenant``, ``_select``, ``_where``."""
+
+    _db: Database
+    tenant: str
+
+    if TYPE_CHECKING:  # provided by the store
+        def _select(self, sql: str, params: Any) -> list[dict[str, Any]]: ...
+        def _where(self, query: Query) -> tuple[str, list[Any]]: ...
+
+    def vector_search(self, vector: np.ndarray, query: Query, limit: int) -> list[tuple[str, float]]:
+        """Cosine similarity, best first, over the partitions the query's scope allows."""
+        db = self._db
+        if db.index is None:
+            raise StoreError("check_embedding() must be called before vector search")
+        vector = np.asarray(vector, dtype=np.float32).reshape(-1)
+        results: list[tuple[int, float]] = []
+        if not query.only_scope:  # filtered: a small candidate set is scanned exactly, partition by partition
+            subset = self._candidate_rowids(query, EXACT_SUBSET_LIMIT + 1)
+            if len(subset) <= EXACT_SUBSET_LIMIT:
+                by_user: dict[str, list[int]] = {}
+                for rowid, user_key in subset:
+                    by_user.setdefault(user_key, []).append(rowid)
+                for user_key, rowids in by_user.items():
+                    part = self._partition(user_key)
+                    if part is not None:
+                        results.extend(part.impl.search_subset(vector, rowids, limit))
+                results.sort(key=lambda kv: -kv[1])
+                return self._ids_for(results[:limit])
+        keys = [query.user_id] if query.user_id is not None else self._user_keys()
+        for user_key in keys:
+            part = self._partition(user_key)
+            if part is not None:
+                results.extend(self._index_search(part, vector, query, limit))
+        results.sort(key=lambda kv: -kv[1])
+        return self._ids_for(results[:limit])
+
+    def _index_search(self, part: VectorPartition, vector: np.ndarray, query: Query, limit: int) -> list[tuple[int, float]]:
+        want = limit * 2 + 10
+        while True:
+            found = part.impl.search(vector, want)
+            alive = self._filter_rowids([k for k, _ in found], query)
+            kept = [(k, s) for k, s in found if k in alive]
+            if len(kept) >= limit or len(found) < want:
+                return kept[:limit]
+            want *= 4
+
+    def _partition(self, user_key: str) -> VectorPartition | None:
+        """The up-to-date index partition of one user of this tenant (None if it has no vectors)."""
+        db = self._db
+        with db.lock:
+            state = db.conn.execute(
+                "SELECT p.generation, (SELECT max(seq) FROM vectors v WHERE v.tenant = p.tenant AND v.user_key = p.user_key) "
+                "FROM partitions p WHERE p.tenant = ? AND p.user_key = ?",
+                (self.tenant, user_key),
+            ).fetchone()
+        if state is None:
+            return None
+
+        def delta(after: int) -> list[tuple[int, int, bytes]]:
+            with db.lock:
+                return db.conn.execute(
+                    "SELECT seq, mem_rowid, vec FROM vectors WHERE tenant = ? AND user_key = ? AND seq > ? ORDER BY seq",
+                    (self.tenant, user_key, after),
+                ).fetchall()
+
+        def row_at(seq: int) -> tuple[int, bytes] | None:
+            with db.lock:
+                row = db.conn.execute(
+                    "SELECT mem_rowid, vec FROM vectors WHERE tenant = ? AND user_key = ? AND seq = ?",
+                    (self.tenant, user_key, seq),
+                ).fetchone()
+            return (row[0], row[1]) if row else None
+
+        assert db.index is not None
+        return db.index.partition((self.tenant, user_key), (state[0], state[1] or 0), delta, row_at)
+
+    def _user_keys(self) -> list[str]:
+        return [r["user_key"] for r in self._select("SELECT user_key FROM partitions WHERE tenant = ?", (self.tenant,))]
+
+    def _candidate_rowids(self, query: Query, cap: int) -> list[tuple[int, str]]:
+        """(rowid, partition user_key) of up to ``cap`` rows the query allows."""
+        where, params = self._where(query)
+        rows = self._select(
+            f"SELECT m.rowid AS rowid, coalesce(m.user_id, '') AS k FROM memories m WHERE {where} LIMIT ?", (*params, cap)
+        )
+        return [(r["rowid"], r["k"]) for r in rows]
+
+    def _filter_rowids(self, rowids: list[int], query: Query) -> set[int]:
+        if not rowids:
+            return set()
+        where, params = self._where(query)
+        alive: set[int] = set()
+        for chunk in chunks(rowids, 500):
+            marks = ",".join("?" * len(chunk))
+            alive.update(
+                r["rowid"]
+                # NOT INDEXED: look the few candidate rows up by rowid instead of letting the
+                # planner walk the user's whole (tenant, user_id) index range
+                for r in self._select(
+                    f"SELECT m.rowid AS rowid FROM memories m NOT INDEXED WHERE m.rowid IN ({marks}) AND {where}",
+                    (*chunk, *params),
+                )
+            )
+        return alive
+
+    def _ids_for(self, scored: list[tuple[int, float]]) -> list[tuple[str, float]]:
+        if not scored:
+            return []
+        marks = ",".join("?" * len(scored))
+        ids = {r["rowid"]: r["id"] for r in self._select(f"SELECT rowid, id FROM memories WHERE rowid IN ({marks})", [k for k, _ in scored])}
+        return [(ids[k], s) for k, s in scored if k in ids]
