@@ -431,3 +431,28 @@ def test_a_failed_transaction_is_a_store_error_and_rolls_back(tmp_path: Path) ->
             raise sqlite3.OperationalError("database or disk is full")
     assert store._select("SELECT value FROM meta WHERE key = 'probe'", ()) == []
     store.close()
+
+
+def test_validity_filter_walks_the_index_and_still_drops_ended_facts(tmp_path: Path) -> None:
+    """Memory.search always filters on validity; that query walks the index (no candidate
+    scan) and checks the rows after, even when most of the nearest rows have ended."""
+    from datetime import datetime, timezone
+
+    vectors = _clustered(400, 16, seed=11)
+    store = SQLiteStore(tmp_path / "m.db", hnsw_threshold=100)
+    store.check_embedding("synthetic", 16)
+    ended = datetime(2020, 1, 1, tzinfo=timezone.utc)
+    store.insert([
+        Write(MemoryRecord(content=f"m{i}", user_id="u", valid_to=ended if i % 10 else None), f"m{i}", v)
+        for i, v in enumerate(vectors)
+    ])
+    now = datetime.now(timezone.utc)
+    query = Query(user_id="u", not_ended_at=now)
+    assert query.scope_and_validity and not query.only_scope
+    for probe in (3, 17, 250):
+        hits = store.vector_search(vectors[probe], query, 10)
+        contents = [store.get(i).content for i, _ in hits]
+        assert len(contents) == 10 and all(int(c[1:]) % 10 == 0 for c in contents)  # only the still-valid tenth
+        exact = [f"m{j}" for j in np.argsort(-(vectors @ vectors[probe])) if j % 10 == 0][:10]
+        assert len(set(contents) & set(exact)) >= 9
+    store.close()

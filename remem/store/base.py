@@ -38,6 +38,16 @@ class Query:
             or self.valid_at or self.not_ended_at or self.ids
         )
 
+    @property
+    def scope_and_validity(self) -> bool:
+        """True when only user scope and validity narrow the query (what ``Memory.search``
+        always sends): nearly every row passes, so an index walk with the rows checked
+        afterwards beats scanning the filtered candidates."""
+        return not (
+            self.agent_id or self.session_id or self.kinds or self.filters or self.time_range
+            or self.ids or self.include_deleted
+        )
+
 
 @dataclass
 class Write:

@@ -32,7 +32,8 @@ class SQLiteVectorSearch:
             raise StoreError("check_embedding() must be called before vector search")
         vector = np.asarray(vector, dtype=np.float32).reshape(-1)
         results: list[tuple[int, float]] = []
-        if not query.only_scope:  # filtered: a small candidate set is scanned exactly, partition by partition
+        if not query.only_scope and not query.scope_and_validity:
+            # filtered: a small candidate set is scanned exactly, partition by partition
             subset = self._candidate_rowids(query, EXACT_SUBSET_LIMIT + 1)
             if len(subset) <= EXACT_SUBSET_LIMIT:
                 by_user: dict[str, list[int]] = {}
