@@ -80,7 +80,7 @@ def _mount_layers() -> None:
     from remem.eval.cli import eval_app
     from remem.server.cli import keys_app, mcp, serve
 
-    app.add_typer(eval_app, name="eval", help="Benchmarks: LoCoMo, LongMemEval, HaluMem.")
+    app.add_typer(eval_app, name="eval", help="Benchmarks: LoCoMo, LongMemEval, MADial-Bench, HaluMem.")
     app.command("serve", help="Run the REST API, MCP endpoint and dashboard.")(check_text_args(serve))
     app.command("mcp", help="Run the MCP server over stdio (for desktop agents and IDEs).")(check_text_args(mcp))
     app.add_typer(keys_app, name="keys", help="Manage API keys for the server.")

@@ -1,7 +1,9 @@
-"""``remem eval``: run LoCoMo / LongMemEval / MADial-Bench from the command line (mounted by ``remem.cli.main``)."""
+"""``remem eval``: a command per registered benchmark, plus ``halumem`` (mounted by ``remem.cli.main``)."""
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Optional
@@ -9,12 +11,9 @@ from typing import Any, Optional
 import typer
 
 from remem.errors import InvalidInputError, LLMNotConfiguredError
+from remem.eval.benchmark import Benchmark, registered
 
 eval_app = typer.Typer(help="Benchmark remem's retrieval (and, with an LLM, QA) on LoCoMo, LongMemEval and MADial-Bench.", no_args_is_help=True)
-
-LOCOMO_DATA = Path("data/locomo/locomo10.json")
-LME_DATA = Path("data/longmemeval/longmemeval_s_dev.json")
-MADIAL_DATA = Path("data/madial/madial_en.json")
 
 
 def default_data(relative: Path) -> Path | None:
@@ -36,10 +35,6 @@ def _out(given: Path | None, bench: str) -> Path:
 
 def _modes(mode: str, compare: Optional[str]) -> list[str]:
     return [m.strip() for m in (compare or mode).split(",") if m.strip()]
-
-
-def _split(text: Optional[str]) -> list[str] | None:
-    return [t.strip() for t in text.split(",") if t.strip()] if text else None
 
 
 def _run(fn, **kwargs) -> None:  # type: ignore[no-untyped-def]
@@ -92,116 +87,70 @@ NoCacheOpt = typer.Option(False, "--no-cache", help="Do not read or write the di
 QuietOpt = typer.Option(False, "--quiet", help="No progress bar.")
 
 
-@eval_app.command("locomo")
-def locomo(
-    data: Optional[Path] = DataOpt,
-    out: Optional[Path] = OutOpt,
-    mode: str = ModeOpt,
-    compare: Optional[str] = CompareOpt,
-    limit: Optional[int] = typer.Option(None, "--limit", min=1, help="First N conversations."),
-    sample: Optional[int] = SampleOpt,
-    seed: int = SeedOpt,
-    categories: Optional[str] = typer.Option(None, "--categories", help="Comma-separated category ids (default 1,2,3,4)."),
-    qa: bool = QaOpt,
-    qa_k: int = QaKOpt,
-    cache_dir: Optional[Path] = CacheDirOpt,
-    no_cache: bool = NoCacheOpt,
-    quiet: bool = QuietOpt,
-) -> None:
-    """LoCoMo: evidence recall@k and all-evidence@k over turns, per category."""
-    from remem.eval.runner import run_locomo
-
-    try:
-        cats = [int(c) for c in _split(categories)] if categories else None
-    except ValueError:
-        raise typer.BadParameter("categories are ids 1-5, comma-separated", param_hint="--categories") from None
-    _run(
-        run_locomo,
-        data_path=_data(data, LOCOMO_DATA),
-        out_dir=_out(out, "locomo"),
-        modes=_modes(mode, compare),
-        limit=limit,
-        sample=sample,
-        seed=seed,
-        categories=cats,
-        qa=qa,
-        qa_k=qa_k,
-        cache_dir=cache_dir,
-        use_cache=not no_cache,
-        progress=not quiet,
-    )
+def _param(name: str, annotation: Any, default: Any) -> inspect.Parameter:
+    return inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=default, annotation=annotation)
 
 
-@eval_app.command("longmemeval")
-def longmemeval(
-    data: Optional[Path] = DataOpt,
-    out: Optional[Path] = OutOpt,
-    mode: str = ModeOpt,
-    compare: Optional[str] = CompareOpt,
-    limit: Optional[int] = typer.Option(None, "--limit", min=1, help="First N questions."),
-    sample: Optional[int] = SampleOpt,
-    seed: int = SeedOpt,
-    types: Optional[str] = typer.Option(None, "--types", help="Comma-separated question types."),
-    protocols: str = typer.Option("official,full", "--protocols", help="official (user turns), full (both roles)."),
-    qa: bool = QaOpt,
-    qa_k: int = QaKOpt,
-    cache_dir: Optional[Path] = CacheDirOpt,
-    no_cache: bool = NoCacheOpt,
-    quiet: bool = QuietOpt,
-) -> None:
-    """LongMemEval-S: recall_any/recall_all/ndcg_any at k=5,10, session and turn granularity, per type."""
-    from remem.eval.runner import run_longmemeval
-
-    _run(
-        run_longmemeval,
-        data_path=_data(data, LME_DATA),
-        out_dir=_out(out, "longmemeval"),
-        modes=_modes(mode, compare),
-        limit=limit,
-        sample=sample,
-        seed=seed,
-        types=_split(types),
-        protocols=_split(protocols) or [],
-        qa=qa,
-        qa_k=qa_k,
-        cache_dir=cache_dir,
-        use_cache=not no_cache,
-        progress=not quiet,
-    )
+def _parameters(bench: Benchmark) -> list[inspect.Parameter]:
+    """The command's options, in the order ``--help`` lists them: shared, the benchmark's own, QA, caches."""
+    own = [_param(o.name, o.type, typer.Option(o.default, o.flag, help=o.help)) for o in bench.options]
+    qa = [_param("qa", bool, QaOpt), _param("qa_k", int, QaKOpt)] if bench.qa else []
+    return [
+        _param("data", Optional[Path], DataOpt),
+        _param("out", Optional[Path], OutOpt),
+        _param("mode", str, ModeOpt),
+        _param("compare", Optional[str], CompareOpt),
+        _param("limit", Optional[int], typer.Option(None, "--limit", min=1, help=bench.limit_help)),
+        _param("sample", Optional[int], SampleOpt),
+        _param("seed", int, SeedOpt),
+        *own,
+        *qa,
+        _param("cache_dir", Optional[Path], CacheDirOpt),
+        _param("no_cache", bool, NoCacheOpt),
+        _param("quiet", bool, QuietOpt),
+    ]
 
 
-@eval_app.command("madial")
-def madial(
-    data: Optional[Path] = DataOpt,
-    out: Optional[Path] = OutOpt,
-    mode: str = ModeOpt,
-    compare: Optional[str] = CompareOpt,
-    limit: Optional[int] = typer.Option(None, "--limit", min=1, help="First N questions."),
-    sample: Optional[int] = SampleOpt,
-    seed: int = SeedOpt,
-    query: str = typer.Option("dialogue", "--query", help="dialogue (the whole dialogue context) or last_user (the last user message)."),
-    cache_dir: Optional[Path] = CacheDirOpt,
-    no_cache: bool = NoCacheOpt,
-    quiet: bool = QuietOpt,
-) -> None:
-    """MADial-Bench: evidence recall@k, all-evidence@k and primary-evidence recall@k over memories, per category."""
-    from remem.eval.runner import run_madial
+def benchmark_command(bench: Benchmark) -> Callable[..., None]:
+    """``remem eval <bench.name>``: a typer command built from the benchmark's options."""
 
-    _run(
-        run_madial,
-        data_path=_data(data, MADIAL_DATA),
-        out_dir=_out(out, "madial"),
-        modes=_modes(mode, compare),
-        limit=limit,
-        sample=sample,
-        seed=seed,
-        query=query,
-        cache_dir=cache_dir,
-        use_cache=not no_cache,
-        progress=not quiet,
-    )
+    def command(**kw: Any) -> None:
+        own = {}
+        for o in bench.options:
+            try:
+                own[o.name] = o.parse(kw[o.name])
+            except ValueError as exc:
+                raise typer.BadParameter(str(exc), param_hint=o.flag) from None
+        qa = {"qa": kw["qa"], "qa_k": kw["qa_k"]} if bench.qa else {}
+        _run(
+            bench.run,
+            data_path=_data(kw["data"], bench.data),
+            out_dir=_out(kw["out"], bench.name),
+            modes=_modes(kw["mode"], kw["compare"]),
+            limit=kw["limit"],
+            sample=kw["sample"],
+            seed=kw["seed"],
+            **own,
+            **qa,
+            cache_dir=kw["cache_dir"],
+            use_cache=not kw["no_cache"],
+            progress=not kw["quiet"],
+        )
+
+    params = _parameters(bench)
+    command.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+    command.__annotations__ = {p.name: p.annotation for p in params}
+    command.__name__ = command.__qualname__ = bench.name
+    command.__doc__ = bench.help
+    return command
 
 
+for _bench in registered().values():
+    eval_app.command(_bench.name)(benchmark_command(_bench))
+
+
+# HaluMem scores the LLM write path (extraction, updates), not retrieval: no modes, no
+# questions to rank, its own options; so it is a command of its own, not a Benchmark.
 HALUMEM_DATA = Path("data/halumem/pilot_slice_user0.jsonl")
 
 

@@ -17,11 +17,10 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from remem.embed import Embedder, default_embedder
 from remem.embed.cache import CachedEmbedder, default_cache_dir
-from remem.eval.datasets import Haystack, Question, Session
+from remem.eval.haystack import Haystack, Question, Session
 from remem.eval.modes import EvalMode
 from remem.memory import Memory
 from remem.models import SearchHit

@@ -7,9 +7,12 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from remem.eval.metrics import mean_metrics
+
+if TYPE_CHECKING:
+    from remem.eval.modes import EvalMode
 
 INDEX_KEYS = ("protocol", "granularity")
 
@@ -72,6 +75,54 @@ class Table:
             last = row[0]
             table.add_row(*(_fmt(v) for v in row))
         return table
+
+
+def by_group_then_mode(summary: list[dict[str, Any]], modes: Sequence[EvalMode]) -> list[dict[str, Any]]:
+    """Summary rows ``all`` first, then by group, modes in the order they were asked for."""
+    order = {m.name: i for i, m in enumerate(modes)}
+    return sorted(summary, key=lambda r: (r["group"] != "all", r["group"], order.get(r["mode"], 99)))
+
+
+def ks_table(
+    summary: list[dict[str, Any]], modes: Sequence[EvalMode], metric: str, ks: Sequence[int], title: str, note: str, labels: dict[str, str]
+) -> Table:
+    """``<metric>@k`` for every k: a row per group and mode."""
+    cols = ["category", "mode", "n"] + [f"@{k}" for k in ks]
+    body = [
+        [labels.get(r["group"], r["group"]), r["mode"], r["n"]] + [r["metrics"].get(f"{metric}@{k}") for k in ks]
+        for r in by_group_then_mode(summary, modes)
+    ]
+    return Table(title, cols, body, note)
+
+
+def qa_summary(entries: list[dict[str, Any]], group_field: str) -> list[dict[str, Any]]:
+    """Mean judge verdict (J), F1 when scored, and context tokens per group and mode."""
+    rows = []
+    for q in entries:
+        if "qa" in q:
+            metrics = {"J": q["qa"]["correct"], "context_tokens": q["qa"]["context_tokens"]}
+            if "f1" in q["qa"]:
+                metrics["F1"] = q["qa"]["f1"]
+            rows.append({"mode": q["mode"], group_field: q[group_field], "qa_metrics": metrics})
+    return summarize(rows, group_field, metric_field="qa_metrics")
+
+
+def qa_table(rows: list[dict[str, Any]], labels: dict[str, str], title: str) -> Table:
+    """The QA summary as a table."""
+    cols = ["group", "mode", "n", "J (judge)"]
+    with_f1 = any("F1" in r["metrics"] for r in rows)
+    if with_f1:
+        cols.append("F1")
+    cols.append("context tokens")
+    body = []
+    for r in sorted(rows, key=lambda r: (r["group"] != "all", r["group"], r["mode"])):
+        m = r["metrics"]
+        line = [labels.get(r["group"], r["group"]), r["mode"], r["n"], m.get("J")]
+        if with_f1:
+            line.append(m.get("F1"))
+        line.append(round(m.get("context_tokens", 0)))
+        body.append(line)
+    return Table(title, cols, body)
 
 
 @dataclass

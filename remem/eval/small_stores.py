@@ -12,7 +12,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from remem.eval.datasets import Haystack, Question, Session
+from remem.eval.haystack import Haystack, Question, Session
 from remem.models import parse_time
 
 
