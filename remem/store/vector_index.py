@@ -94,7 +94,7 @@ class ExactPartition:
 SERIAL_SEED = 4096
 """The first vectors of a graph are added on one thread. Added concurrently into a
 tiny graph, a few nodes end up unreachable (15 of 5,100 self-queries missed at 600
-vectors; 0 of 30,600 when serial); past a few thousand nodes concurrency is safe
+vectors over 300 builds; 0 of 5,100 when serial); past a few thousand nodes concurrency is safe
 (0 of 300 self-misses at 50k) and twice as fast."""
 
 
