@@ -182,6 +182,28 @@ def test_supersession_is_explained(fresh: Any) -> None:
     assert "superseded_by" not in past[0].explanation
 
 
+def test_supersession_is_two_features_explicit_present_and_tense_alone(fresh: Any) -> None:
+    """"now"/"currently"/"still" make it `superseded_now`; present tense alone, `superseded`
+    (weaker evidence, fitted apart); a past question makes neither."""
+    mem = fresh()
+    mem.add("I live in Berlin, in a small flat in Kreuzberg.", user_id="u", timestamp="2022-03-10")
+    mem.add("We moved to Munich last month, the new flat is near the Isar.", user_id="u", timestamp="2024-02-20")
+    now = datetime(2024, 6, 1, tzinfo=timezone.utc)
+
+    def berlin(query: str) -> dict[str, float]:
+        hits = mem.search(query, user_id="u", now=now)
+        return next(h for h in hits if "Berlin" in h.memory.content).explanation["features"]
+
+    assert berlin("where do I live now?").get("superseded_now") == 1.0
+    assert "superseded" not in berlin("where do I live now?")
+    assert berlin("where do I live?").get("superseded") == 1.0
+    assert "superseded_now" not in berlin("where do I live?")
+    past = berlin("where did I live in 2022?")
+    assert "superseded" not in past and "superseded_now" not in past
+    model = ranker.load()
+    assert model.weights["superseded_now"] < 0 and model.weights["superseded"] <= 0
+
+
 @pytest.mark.parametrize("case", [q for h in SMALL for q in h.questions], ids=lambda q: q.id)
 def test_small_store_cases(fresh: Any, case: Any) -> None:
     hay = next(h for h in SMALL if h.id == case.group)

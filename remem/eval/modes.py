@@ -58,7 +58,7 @@ register_mode("hybrid", mode="hybrid")
 register_mode("no-session", mode="hybrid", config=dataclasses.replace(SearchConfig(), drop_features=("sess_cos", "sess_lex")))
 register_mode("no-context", mode="hybrid", config=dataclasses.replace(SearchConfig(), drop_features=("lex_ctx",)))
 register_mode("no-time", mode="hybrid", config=dataclasses.replace(SearchConfig(), time_weight=0.0))
-register_mode("no-supersede", mode="hybrid", config=dataclasses.replace(SearchConfig(), drop_features=("superseded",)))
+register_mode("no-supersede", mode="hybrid", config=dataclasses.replace(SearchConfig(), drop_features=("superseded", "superseded_now")))
 register_mode("strength", mode="hybrid", config=dataclasses.replace(SearchConfig(), strength_weight=0.2))
 register_mode("mmr", mode="hybrid", config=dataclasses.replace(SearchConfig(), mmr_lambda=0.7))
 

@@ -152,7 +152,10 @@ def candidates(
     n_docs, freqs = store.doc_freqs(qwords)
     terms = query_terms(qwords, n_docs, freqs)
     when_q = not long_query and is_when_question(text)
-    cands = feats.build(records, entries, vector, terms, ranges, set(qwords), about_now, long_query, when_q, known_cos)
+    cands = feats.build(
+        records, entries, vector, terms, ranges, set(qwords), about_now, long_query, when_q, known_cos,
+        present_cue=bool(feats.PRESENT_CUE.search(text)),
+    )
     return cands, lists, ranges
 
 
@@ -162,11 +165,11 @@ def _fitted_search(
     model = ranker_params.load(config.ranker)
     cands, lists, ranges = candidates(store, embedder, text, query, limit, config, mode, now)
     base = dict(zip((c.record.id for c in cands), model.scores([c.values for c in cands], config.drop_features)))
-    if "superseded" not in config.drop_features:
+    if not {"superseded", "superseded_now"} <= set(config.drop_features):
         # the newest memory about a thing inherits the relevance of what it supersedes
         for c in cands:
             if c.superseded_by:
-                unpenalised = model.score({**c.values, "superseded": 0.0}, config.drop_features)
+                unpenalised = model.score({**c.values, "superseded": 0.0, "superseded_now": 0.0}, config.drop_features)
                 base[c.superseded_by] = max(base[c.superseded_by], unpenalised)
     scored: list[tuple[float, float, feats.Candidate]] = []
     for c in cands:
