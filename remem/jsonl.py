@@ -9,6 +9,20 @@ from typing import IO, Any, Iterator
 from remem.errors import InvalidInputError
 
 
+def parse_json(text: str, what: str, *, object_only: bool = False) -> Any:
+    """``text`` parsed as JSON; malformed, too deeply nested or (``object_only``) not an
+    object is an InvalidInputError naming ``what``."""
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidInputError(f"{what}: not JSON ({exc})") from None
+    except RecursionError:
+        raise InvalidInputError(f"{what}: JSON nested too deeply") from None
+    if object_only and not isinstance(value, dict):
+        raise InvalidInputError(f"{what}: expected a JSON object")
+    return value
+
+
 class open_text:
     """Open a path, or pass an already open file through without closing it."""
 
@@ -40,14 +54,5 @@ def read_jsonl(fh: IO[str]) -> Iterator[dict[str, Any]]:
         except UnicodeDecodeError as exc:
             raise InvalidInputError(f"line {number + 1}: not UTF-8 text ({exc.reason})") from None
         number += 1
-        if not line.strip():
-            continue
-        try:
-            item = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise InvalidInputError(f"line {number}: not JSON ({exc})") from None
-        except RecursionError:
-            raise InvalidInputError(f"line {number}: JSON nested too deeply") from None
-        if not isinstance(item, dict):
-            raise InvalidInputError(f"line {number}: expected a JSON object")
-        yield item
+        if line.strip():
+            yield parse_json(line, f"line {number}", object_only=True)

@@ -543,3 +543,16 @@ def test_search_threshold_over_rest(acme: httpx.Client) -> None:
     none = acme.post("/v1/search", json={"query": "quantum chromodynamics lecture", "user_id": "thresh", "threshold": 0.05}).json()["items"]
     assert len(kept) == 1 and none == []
     assert acme.post("/v1/search", json={**q, "threshold": 2}).status_code == 422
+
+
+def test_filters_nested_too_deep_are_invalid_input_not_a_server_error(tmp_path, embedder) -> None:  # noqa: ANN001
+    import httpx
+
+    from remem.server import create_app
+    from remem.server.testing import running
+
+    deep = '{"a":' * 1500 + "1" + "}" * 1500
+    with running(create_app(tmp_path / "m.db", embedder=embedder, auth=False)) as url:
+        r = httpx.get(url + "/v1/memories", params={"filters": deep})
+        assert r.status_code == 422 and r.json()["error"]["code"] == "invalid_input"
+        assert "nested too deeply" in r.json()["error"]["message"]

@@ -14,6 +14,7 @@ from fastapi import APIRouter, Depends, Query, Request, status
 from fastapi.responses import StreamingResponse
 
 from remem.errors import InvalidInputError, NotFoundError
+from remem.jsonl import parse_json
 from remem.memory import Memory
 from remem.models import Kind, MemoryRecord
 from remem.models import Context
@@ -52,15 +53,7 @@ def _time_range(since: str | None, until: str | None) -> tuple[Any, Any] | None:
 
 
 def _filters(text: str | None) -> dict[str, Any] | None:
-    if text is None:
-        return None
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InvalidInputError(f"filters: not JSON ({exc})") from None
-    if not isinstance(value, dict):
-        raise InvalidInputError("filters must be a JSON object")
-    return value
+    return None if text is None else parse_json(text, "filters", object_only=True)
 
 
 def _kinds(kind: list[Kind] | Kind | None) -> list[Kind] | None:

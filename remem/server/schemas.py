@@ -17,11 +17,8 @@ T = TypeVar("T")
 
 
 def check_time(value: Any, field: str = "time") -> datetime | None:
-    """Parse a time as remem does, and keep it to years 1-9999 (what the store can hold)."""
-    when = parse_time(value, field=field)
-    if when is not None and not 1 <= when.year <= 9999:
-        raise InvalidInputError(f"{field}: year {when.year} is out of range (1-9999)")
-    return when
+    """Parse a time as remem does (``parse_time`` keeps it within years 1-9999 in UTC)."""
+    return parse_time(value, field=field)
 
 
 Epoch = Annotated[float, Field(ge=-62_135_596_800, le=253_402_300_799)]

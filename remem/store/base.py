@@ -33,20 +33,18 @@ class Query:
     @property
     def only_scope(self) -> bool:
         """True when nothing but user scope narrows the query (index search needs no filter)."""
-        return not (
-            self.agent_id or self.session_id or self.kinds or self.filters or self.time_range
-            or self.valid_at or self.not_ended_at or self.ids
-        )
+        return not (self._narrowed() or self.valid_at or self.not_ended_at)
 
     @property
     def scope_and_validity(self) -> bool:
         """True when only user scope and validity narrow the query (what ``Memory.search``
         always sends): nearly every row passes, so an index walk with the rows checked
         afterwards beats scanning the filtered candidates."""
-        return not (
-            self.agent_id or self.session_id or self.kinds or self.filters or self.time_range
-            or self.ids or self.include_deleted
-        )
+        return not (self._narrowed() or self.include_deleted)
+
+    def _narrowed(self) -> bool:
+        """Whether anything but user scope and validity narrows the query."""
+        return bool(self.agent_id or self.session_id or self.kinds or self.filters or self.time_range or self.ids)
 
 
 @dataclass
