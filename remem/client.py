@@ -13,14 +13,10 @@ from __future__ import annotations
 
 import functools
 import json
-from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import IO, Any, Callable, Iterable, Iterator
-from urllib.parse import quote
 
 import httpx
-from pydantic_core import to_jsonable_python
 
 from remem.errors import (
     APIError,
@@ -33,9 +29,9 @@ from remem.errors import (
     StoreError,
 )
 from remem.jsonl import open_text, read_jsonl
-from remem.models import HistoryEntry, Kind, MemoryRecord, SearchHit
-from remem.store.base import Link
-from remem.models import Context
+from remem import client_calls
+from remem.client_calls import Call, check_page_args, import_batch, list_page, scope_params
+from remem.models import MemoryRecord
 
 __all__ = ["APIError", "AsyncRememClient", "AuthenticationError", "RememClient", "ServerUnavailableError"]
 
@@ -73,161 +69,7 @@ def _unavailable(base_url: str, exc: httpx.TransportError) -> ServerUnavailableE
     return ServerUnavailableError(f"cannot reach the remem server at {base_url}: {exc or type(exc).__name__}")
 
 
-@dataclass
-class _Call:
-    """One HTTP request and how to turn its JSON into the return value."""
-
-    method: str
-    path: str
-    parse: Callable[[Any], Any]
-    params: list[tuple[str, Any]] = field(default_factory=list)
-    json: Any = None
-
-
-def _body(**values: Any) -> dict[str, Any]:
-    return to_jsonable_python({k: v for k, v in values.items() if v is not None})
-
-
-def _kinds(kind: Any) -> list[str] | None:
-    if kind is None:
-        return None
-    return [Kind(k).value if isinstance(k, Kind) else k for k in (kind if isinstance(kind, list) else [kind])]
-
-
-def _time(value: Any) -> Any:
-    return value.isoformat() if isinstance(value, datetime) else value
-
-
-def _scope_params(user_id: Any, agent_id: Any, session_id: Any, kind: Any, filters: Any, time_range: Any,
-                  include_deleted: bool) -> list[tuple[str, Any]]:
-    params: list[tuple[str, Any]] = [
-        (k, v) for k, v in (("user_id", user_id), ("agent_id", agent_id), ("session_id", session_id)) if v is not None
-    ]
-    params += [("kind", k) for k in _kinds(kind) or []]
-    if filters is not None:
-        if not isinstance(filters, dict):
-            raise InvalidInputError("filters must be a dict")
-        try:
-            params.append(("filters", json.dumps(to_jsonable_python(filters))))
-        except (TypeError, ValueError, RecursionError) as exc:
-            raise InvalidInputError(f"filters cannot be sent as JSON ({exc})") from None
-    if time_range is not None:
-        if not isinstance(time_range, (tuple, list)) or len(time_range) != 2:
-            raise InvalidInputError("time_range must be a (start, end) pair; either may be None")
-        for name, value in zip(("since", "until"), time_range, strict=True):
-            if value is not None:
-                params.append((name, str(_time(value))))
-    if include_deleted:
-        params.append(("include_deleted", "true"))
-    return params
-
-
-def _seg(value: str) -> str:
-    if not isinstance(value, str) or not value:
-        raise InvalidInputError("id must be a non-empty string")
-    return quote(value, safe="")
-
-
-def _records(data: Any) -> list[MemoryRecord]:
-    return [MemoryRecord.model_validate(r) for r in data["items"]]
-
-
-# -- request builders: one per Memory method, no I/O ----------------------------------------
-
-
-def add(messages: str | dict[str, Any] | list[dict[str, Any]], *, user_id: str | None = None,
-        agent_id: str | None = None, session_id: str | None = None, timestamp: Any = None,
-        metadata: dict[str, Any] | None = None, kind: Kind | str = Kind.EPISODIC) -> _Call:
-    """Store messages as memories (one per message); see :meth:`remem.Memory.add`."""
-    body = _body(messages=messages, user_id=user_id, agent_id=agent_id, session_id=session_id,
-                 timestamp=timestamp, metadata=metadata, kind=kind)
-    return _Call("POST", "/v1/memories", _records, json=body)
-
-
-def add_records(records: Iterable[MemoryRecord]) -> _Call:
-    """Store ready-made records of any kind; see :meth:`remem.Memory.add_records`."""
-    body = {"records": [r.model_dump(mode="json") for r in records]}
-    return _Call("POST", "/v1/records", _records, json=body)
-
-
-def search(query: str, *, user_id: str | None = None, agent_id: str | None = None, session_id: str | None = None,
-           limit: int = 10, filters: dict[str, Any] | None = None, time_range: tuple[Any, Any] | None = None,
-           kind: Any = None, mode: str | None = None, now: Any = None, as_of: Any = None,
-           threshold: float | None = None) -> _Call:
-    """Hybrid search, best first; see :meth:`remem.Memory.search`."""
-    body = _body(query=query, user_id=user_id, agent_id=agent_id, session_id=session_id, limit=limit,
-                 filters=filters, time_range=list(time_range) if isinstance(time_range, tuple) else time_range,
-                 kind=kind, mode=mode, now=now, as_of=as_of, threshold=threshold)
-    return _Call("POST", "/v1/search", lambda d: [SearchHit.model_validate(h) for h in d["items"]], json=body)
-
-
-def context(query: str, *, user_id: str | None = None, agent_id: str | None = None, session_id: str | None = None,
-            token_budget: int = 2000, filters: dict[str, Any] | None = None, kind: Any = None,
-            now: Any = None, as_of: Any = None, neighbors: int = 1) -> _Call:
-    """A ready-to-prompt block within ``token_budget``; see :meth:`remem.Memory.context`."""
-    body = _body(query=query, user_id=user_id, agent_id=agent_id, session_id=session_id,
-                 token_budget=token_budget, filters=filters, kind=kind, now=now, as_of=as_of, neighbors=neighbors)
-    return _Call("POST", "/v1/context", Context.model_validate, json=body)
-
-
-def get(memory_id: str) -> _Call:
-    """One memory (deleted ones too); ``NotFoundError`` if absent."""
-    return _Call("GET", f"/v1/memories/{_seg(memory_id)}", MemoryRecord.model_validate, params=[("include_deleted", "true")])
-
-
-def update(memory_id: str, *, content: str | None = None, metadata: dict[str, Any] | None = None,
-           reason: str | None = None, **fields: Any) -> _Call:
-    """Change a memory; the old version stays in history; see :meth:`remem.Memory.update`."""
-    body = {**_body(content=content, metadata=metadata, reason=reason), **to_jsonable_python(fields)}
-    return _Call("PATCH", f"/v1/memories/{_seg(memory_id)}", MemoryRecord.model_validate, json=body)
-
-
-def delete(memory_id: str, *, reason: str | None = None) -> _Call:
-    """Soft-delete a memory (kept in history)."""
-    params = [("reason", reason)] if reason is not None else []
-    return _Call("DELETE", f"/v1/memories/{_seg(memory_id)}", MemoryRecord.model_validate, params=params)
-
-
-def purge(*, user_id: str) -> _Call:
-    """Erase everything about a user. Irreversible. Returns how many memories went."""
-    if not isinstance(user_id, str) or not user_id.strip():
-        raise InvalidInputError("user_id is required")
-    return _Call("DELETE", f"/v1/users/{quote(user_id, safe='')}", lambda d: int(d["purged"]))
-
-
-def history(memory_id: str) -> _Call:
-    """Every version of a memory, oldest first."""
-    return _Call("GET", f"/v1/memories/{_seg(memory_id)}/history",
-                 lambda d: [HistoryEntry.model_validate(h) for h in d["items"]], params=[("include_deleted", "true")])
-
-
-def links(memory_id: str) -> _Call:
-    """Links from and to a memory (related, supersedes, …)."""
-    return _Call("GET", f"/v1/memories/{_seg(memory_id)}/links",
-                 lambda d: [Link(**link) for link in d["items"]], params=[("include_deleted", "true")])
-
-
-def stats() -> _Call:
-    """Counts for this tenant."""
-    return _Call("GET", "/v1/stats", dict)
-
-
-def _import_batch(items: list[dict[str, Any]]) -> _Call:
-    return _Call("POST", "/v1/import", lambda d: (int(d["added"]), int(d["skipped"])), json={"items": items})
-
-
-def _list_page(scope: list[tuple[str, Any]], limit: int, offset: int) -> _Call:
-    return _Call("GET", "/v1/memories", lambda d: d, params=[*scope, ("limit", limit), ("offset", offset)])
-
-
-def _check_page_args(limit: Any, offset: Any) -> None:
-    if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= 10_000:
-        raise InvalidInputError("limit must be an integer from 1 to 10000")
-    if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
-        raise InvalidInputError("offset must be a non-negative integer")
-
-
-def _build(build: Callable[..., _Call], args: tuple[Any, ...], kwargs: dict[str, Any]) -> _Call:
+def _build(build: Callable[..., Call], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Call:
     """The request for a call; arguments that cannot become one are an InvalidInputError."""
     try:
         return build(*args, **kwargs)
@@ -237,7 +79,7 @@ def _build(build: Callable[..., _Call], args: tuple[Any, ...], kwargs: dict[str,
         raise InvalidInputError(f"{build.__name__}: cannot send these arguments ({exc})") from None
 
 
-def _sync(build: Callable[..., _Call]) -> Callable[..., Any]:
+def _sync(build: Callable[..., Call]) -> Callable[..., Any]:
     @functools.wraps(build)
     def method(self: "RememClient", *args: Any, **kwargs: Any) -> Any:
         return self._send(_build(build, args, kwargs))
@@ -245,7 +87,7 @@ def _sync(build: Callable[..., _Call]) -> Callable[..., Any]:
     return method
 
 
-def _async(build: Callable[..., _Call]) -> Callable[..., Any]:
+def _async(build: Callable[..., Call]) -> Callable[..., Any]:
     @functools.wraps(build)
     async def method(self: "AsyncRememClient", *args: Any, **kwargs: Any) -> Any:
         return await self._send(_build(build, args, kwargs))
@@ -282,7 +124,7 @@ class RememClient:
     def close(self) -> None:
         self._http.close()
 
-    def _send(self, call: _Call) -> Any:
+    def _send(self, call: Call) -> Any:
         try:
             response = self._http.request(call.method, call.path, params=call.params or None, json=call.json)
         except httpx.TransportError as exc:
@@ -292,27 +134,17 @@ class RememClient:
         _raise_for(response)
         return call.parse(response.json())
 
-    add = _sync(add)
-    add_records = _sync(add_records)
-    search = _sync(search)
-    context = _sync(context)
-    get = _sync(get)
-    update = _sync(update)
-    delete = _sync(delete)
-    purge = _sync(purge)
-    history = _sync(history)
-    links = _sync(links)
-    stats = _sync(stats)
 
     def get_all(self, *, user_id: str | None = None, agent_id: str | None = None, session_id: str | None = None,
                 kind: Any = None, filters: dict[str, Any] | None = None, time_range: tuple[Any, Any] | None = None,
-                limit: int = 100, offset: int = 0, include_deleted: bool = False) -> list[MemoryRecord]:
+                limit: int = 100, offset: int = 0, include_deleted: bool = False,
+                include_archived: bool = False) -> list[MemoryRecord]:
         """Memories in scope, newest first (pages of the server are fetched as needed)."""
-        _check_page_args(limit, offset)
-        scope = _scope_params(user_id, agent_id, session_id, kind, filters, time_range, include_deleted)
+        check_page_args(limit, offset)
+        scope = scope_params(user_id, agent_id, session_id, kind, filters, time_range, include_deleted, include_archived)
         out: list[MemoryRecord] = []
         while len(out) < limit:
-            page = self._send(_list_page(scope, min(PAGE, limit - len(out)), offset + len(out)))
+            page = self._send(list_page(scope, min(PAGE, limit - len(out)), offset + len(out)))
             out += [MemoryRecord.model_validate(r) for r in page["items"]]
             if page["next_offset"] is None:
                 break
@@ -320,10 +152,10 @@ class RememClient:
 
     def count(self, *, user_id: str | None = None, agent_id: str | None = None, session_id: str | None = None,
               kind: Any = None, filters: dict[str, Any] | None = None, time_range: tuple[Any, Any] | None = None,
-              include_deleted: bool = False) -> int:
+              include_deleted: bool = False, include_archived: bool = False) -> int:
         """How many memories match."""
-        scope = _scope_params(user_id, agent_id, session_id, kind, filters, time_range, include_deleted)
-        return int(self._send(_list_page(scope, 1, 0))["total"])
+        scope = scope_params(user_id, agent_id, session_id, kind, filters, time_range, include_deleted, include_archived)
+        return int(self._send(list_page(scope, 1, 0))["total"])
 
     def export(self, *, user_id: str | None = None) -> Iterator[dict[str, Any]]:
         """Yield every memory (deleted included) with history and vectors, streamed."""
@@ -356,7 +188,7 @@ class RememClient:
             if item is not None:
                 batch.append(item)
             if batch and (item is None or len(batch) == IMPORT_BATCH):
-                a, s = self._send(_import_batch(batch))
+                a, s = self._send(import_batch(batch))
                 added, skipped, batch = added + a, skipped + s, []
         return added, skipped
 
@@ -386,7 +218,7 @@ class AsyncRememClient:
     async def close(self) -> None:
         await self._http.aclose()
 
-    async def _send(self, call: _Call) -> Any:
+    async def _send(self, call: Call) -> Any:
         try:
             response = await self._http.request(call.method, call.path, params=call.params or None, json=call.json)
         except httpx.TransportError as exc:
@@ -396,28 +228,17 @@ class AsyncRememClient:
         _raise_for(response)
         return call.parse(response.json())
 
-    add = _async(add)
-    add_records = _async(add_records)
-    search = _async(search)
-    context = _async(context)
-    get = _async(get)
-    update = _async(update)
-    delete = _async(delete)
-    purge = _async(purge)
-    history = _async(history)
-    links = _async(links)
-    stats = _async(stats)
 
     async def get_all(self, *, user_id: str | None = None, agent_id: str | None = None,
                       session_id: str | None = None, kind: Any = None, filters: dict[str, Any] | None = None,
                       time_range: tuple[Any, Any] | None = None, limit: int = 100, offset: int = 0,
-                      include_deleted: bool = False) -> list[MemoryRecord]:
+                      include_deleted: bool = False, include_archived: bool = False) -> list[MemoryRecord]:
         """Memories in scope, newest first (pages of the server are fetched as needed)."""
-        _check_page_args(limit, offset)
-        scope = _scope_params(user_id, agent_id, session_id, kind, filters, time_range, include_deleted)
+        check_page_args(limit, offset)
+        scope = scope_params(user_id, agent_id, session_id, kind, filters, time_range, include_deleted, include_archived)
         out: list[MemoryRecord] = []
         while len(out) < limit:
-            page = await self._send(_list_page(scope, min(PAGE, limit - len(out)), offset + len(out)))
+            page = await self._send(list_page(scope, min(PAGE, limit - len(out)), offset + len(out)))
             out += [MemoryRecord.model_validate(r) for r in page["items"]]
             if page["next_offset"] is None:
                 break
@@ -425,10 +246,11 @@ class AsyncRememClient:
 
     async def count(self, *, user_id: str | None = None, agent_id: str | None = None,
                     session_id: str | None = None, kind: Any = None, filters: dict[str, Any] | None = None,
-                    time_range: tuple[Any, Any] | None = None, include_deleted: bool = False) -> int:
+                    time_range: tuple[Any, Any] | None = None, include_deleted: bool = False,
+                    include_archived: bool = False) -> int:
         """How many memories match."""
-        scope = _scope_params(user_id, agent_id, session_id, kind, filters, time_range, include_deleted)
-        return int((await self._send(_list_page(scope, 1, 0)))["total"])
+        scope = scope_params(user_id, agent_id, session_id, kind, filters, time_range, include_deleted, include_archived)
+        return int((await self._send(list_page(scope, 1, 0)))["total"])
 
     async def export(self, *, user_id: str | None = None) -> list[dict[str, Any]]:
         """Every memory (deleted included) with history and vectors."""
@@ -457,7 +279,7 @@ class AsyncRememClient:
         added = skipped = 0
         items = list(items)
         for start in range(0, len(items), IMPORT_BATCH):
-            a, s = await self._send(_import_batch(items[start : start + IMPORT_BATCH]))
+            a, s = await self._send(import_batch(items[start : start + IMPORT_BATCH]))
             added, skipped = added + a, skipped + s
         return added, skipped
 
@@ -465,3 +287,19 @@ class AsyncRememClient:
         with open_text(file, "r") as fh:
             items = list(read_jsonl(fh))
         return await self.import_(items)
+
+
+def _bind() -> None:
+    """Give both clients a method for every operation with a request builder in
+    :mod:`remem.client_calls` (paging, streaming and batching methods are written above)."""
+    from remem.operations import OPERATIONS
+
+    for op in OPERATIONS:
+        build = getattr(client_calls, op.name, None)
+        if op.client and build is not None:
+            for cls, wrap in ((RememClient, _sync), (AsyncRememClient, _async)):
+                if op.name not in cls.__dict__:
+                    setattr(cls, op.name, wrap(build))
+
+
+_bind()

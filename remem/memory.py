@@ -5,11 +5,14 @@ from __future__ import annotations
 import json
 import logging
 import os
-import reprlib
 from datetime import datetime
 from pathlib import Path
 from typing import IO, Any, Iterable, Iterator
 
+from remem._maintenance import MaintenanceMethods
+from remem._procedural import ProceduralMethods
+from remem.procedural.records import TYPE_KEY
+from remem._args import MAX_LIMIT, check_bool, check_id_arg, check_kind, check_limit, check_metadata, check_scope
 from remem.embed import Embedder, default_embedder
 from remem.errors import InvalidInputError, LLMNotConfiguredError, NotFoundError
 from remem.jsonl import open_text, read_jsonl
@@ -22,10 +25,11 @@ from remem.store.common import encode_vector, parse_export_items
 from remem.write.keywords import extract_keywords
 from remem.write import IndexConfig, normalize_messages, records_from_messages
 from remem.write.writer import Writer
+from remem.write.admission import AdmissionPolicy, Gate
+from remem.maintain import MaintenancePolicy
 
 log = logging.getLogger("remem")
 
-MAX_LIMIT = 10_000
 UPDATABLE = {"content", "metadata", "importance", "keywords", "tags", "context", "event_time", "valid_from", "valid_to"}
 
 
@@ -40,7 +44,7 @@ def default_path() -> str | Path:
     return Path(user_data_dir("remem", appauthor=False)) / "memory.db"
 
 
-class Memory:
+class Memory(MaintenanceMethods, ProceduralMethods):
     """Long-term memory for agents, stored in one SQLite file by default.
 
     >>> mem = Memory(path="demo.db")
@@ -61,9 +65,13 @@ class Memory:
         llm: Any = "auto",
         index_config: IndexConfig | None = None,
         infer_config: Any = None,
+        maintenance: MaintenancePolicy | None = None,
+        admission: AdmissionPolicy | None = None,
     ) -> None:
         """``llm``: an LLM client (see :mod:`remem.llm`), None for none, or "auto" to
-        use ``REMEM_LLM_BASE_URL``/``REMEM_LLM_MODEL`` when they are set."""
+        use ``REMEM_LLM_BASE_URL``/``REMEM_LLM_MODEL`` when they are set. ``maintenance``:
+        the default policy of :meth:`maintain`; ``admission``: a write-time gate for
+        :meth:`add` (:class:`~remem.write.admission.AdmissionPolicy`; off by default)."""
         if path is not None and url is not None:
             raise InvalidInputError("give either path= or url=, not both")
         self.embedder = embedder if embedder is not None else default_embedder()
@@ -79,6 +87,8 @@ class Memory:
         self.llm = llm
         self.infer_config = infer_config  # remem.write.pipeline.PipelineConfig, or None for defaults
         self._pipeline: Any = None
+        self.maintenance_policy = maintenance
+        self.admission = admission
 
     # -- context manager -----------------------------------------------------------
     def __enter__(self) -> "Memory":
@@ -146,7 +156,11 @@ class Memory:
         pairs = records_from_messages(msgs, timestamp=when, metadata=meta, kind=kind, **scope)
         for rec, _ in pairs:
             rec.keywords = rec.keywords or extract_keywords(rec.content)
-        records = self._write(pairs)
+        if self.admission is not None:
+            admitted, _ = Gate(self.admission, self.store, self.llm).admit([rec for rec, _ in pairs])
+            keep = {rec.id for rec in admitted}
+            pairs = [(rec, fp) for rec, fp in pairs if rec.id in keep]
+        records = self._write(pairs) if pairs else []
         if pipeline is None:
             return records
         if background:
@@ -237,6 +251,7 @@ class Memory:
         now: Any = None,
         as_of: Any = None,
         threshold: float | None = None,
+        include_archived: bool = False,
     ) -> list[SearchHit]:
         """Hybrid (dense + BM25) search, best first. ``hit.explanation`` says why.
 
@@ -246,11 +261,13 @@ class Memory:
         ``now`` is the reference time for relative expressions in the query ("last
         week") and for memory strength (default: the current time). Only facts valid at
         ``as_of`` (default: ``now``) are returned; invalidated ones stay in history.
+        Archived memories (see :meth:`maintain`) are searched only with ``include_archived``.
         """
         check_content(query, "query")
         if threshold is not None and (isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0 <= threshold <= 1):
             raise InvalidInputError("threshold must be a number between 0 and 1")
         q, when = self._read_query(user_id, agent_id, session_id, kind, filters, time_range, now, as_of)
+        q.include_archived = check_bool(include_archived, "include_archived")
         hits = hybrid_search(self.store, self.embedder, query, q, _limit(limit), self.search_config, mode, when)
         return hits if threshold is None else [h for h in hits if h.score >= threshold]
 
@@ -274,25 +291,32 @@ class Memory:
         When everything in scope fits, all of it is returned (``strategy="full"``,
         ``complete=True``: full context beats retrieval on small histories). Otherwise the
         best search hits, each followed by ``neighbors`` adjacent turns of its session,
-        fill the budget in rank order. The memories used count as recalled (strength).
+        fill the budget in rank order. The memories used count as recalled (strength). When
+        learned strategies apply to the query (:meth:`learn`), a separate "How to" section
+        follows (``context.how_to``; at most a quarter of the budget).
         """
         check_content(query, "query")
         if not isinstance(token_budget, int) or isinstance(token_budget, bool) or token_budget < 1:
             raise InvalidInputError("token_budget must be a positive integer")
         check_int(neighbors, "neighbors", minimum=0, maximum=50)
         q, when = self._read_query(user_id, agent_id, session_id, kind, filters, None, now, as_of)
+        how_to, how_tokens = self._how_to(query, user_id, agent_id, token_budget)
+        budget = token_budget - how_tokens
         total = self.store.count(q)
-        if total <= MAX_LIMIT and total * MIN_LINE_TOKENS <= token_budget:
-            everything = self.store.list(q, limit=MAX_LIMIT, newest_first=False)
-            text, used, tokens = pack(everything, token_budget)
-            if len(used) == len(everything):
-                self.store.touch([r.id for r in used], utcnow())
-                return Context(text=text, memories=used, tokens=tokens, token_budget=token_budget, complete=True, strategy="full")
-        hits = hybrid_search(self.store, self.embedder, query, q, 100, self.search_config, None, when)
-        ordered = expand_with_neighbors(self.store, q, [h.memory for h in hits], neighbors)
-        text, used, tokens = pack(ordered, token_budget)
+        strategy, complete = "retrieval", False
+        if total <= MAX_LIMIT and total * MIN_LINE_TOKENS <= budget:
+            everything = _not_procedural(self.store.list(q, limit=MAX_LIMIT, newest_first=False))
+            text, used, tokens = pack(everything, budget)
+            strategy, complete = ("full", True) if len(used) == len(everything) else ("retrieval", False)
+        if not complete:
+            hits = hybrid_search(self.store, self.embedder, query, q, 100, self.search_config, None, when)
+            ordered = expand_with_neighbors(self.store, q, _not_procedural([h.memory for h in hits]), neighbors)
+            text, used, tokens = pack(ordered, budget)
         self.store.touch([r.id for r in used], utcnow())
-        return Context(text=text, memories=used, tokens=tokens, token_budget=token_budget, complete=False, strategy="retrieval")
+        if how_to:
+            text, tokens = (f"{text}\n\n{how_to}" if text else how_to), tokens + how_tokens
+        return Context(text=text, memories=used, tokens=tokens, token_budget=token_budget, complete=complete,
+                       strategy=strategy, how_to=how_to)
 
     def _read_query(
         self, user_id: Any, agent_id: Any, session_id: Any, kind: Any, filters: Any, time_range: Any, now: Any, as_of: Any
@@ -338,11 +362,13 @@ class Memory:
         include_deleted: bool = False,
         as_of: Any = None,
         oldest_first: bool = False,
+        include_archived: bool = False,
     ) -> list[MemoryRecord]:
         """Memories in scope, newest first (``oldest_first=True``: in time order), paginated
-        with ``limit``/``offset``. ``as_of``: only facts valid at that time."""
+        with ``limit``/``offset``. ``as_of``: only facts valid at that time. Deleted and
+        archived memories are left out unless ``include_deleted``/``include_archived``."""
         check_int(offset, "offset", minimum=0)
-        q = self._list_query(user_id, agent_id, session_id, kind, filters, time_range, include_deleted, as_of)
+        q = self._list_query(user_id, agent_id, session_id, kind, filters, time_range, include_deleted, as_of, include_archived)
         return self.store.list(q, limit=_limit(limit), offset=offset, newest_first=not oldest_first)
 
     def count(
@@ -356,19 +382,19 @@ class Memory:
         time_range: tuple[Any, Any] | None = None,
         include_deleted: bool = False,
         as_of: Any = None,
+        include_archived: bool = False,
     ) -> int:
         """How many memories match (same arguments as :meth:`get_all`, minus paging)."""
-        q = self._list_query(user_id, agent_id, session_id, kind, filters, time_range, include_deleted, as_of)
+        q = self._list_query(user_id, agent_id, session_id, kind, filters, time_range, include_deleted, as_of, include_archived)
         return self.store.count(q)
 
     def _list_query(
         self, user_id: Any, agent_id: Any, session_id: Any, kind: Any, filters: Any, time_range: Any,
-        include_deleted: Any, as_of: Any,
+        include_deleted: Any, as_of: Any, include_archived: Any = False,
     ) -> Query:
-        if not isinstance(include_deleted, bool):
-            raise InvalidInputError("include_deleted must be True or False")
         q = self._query(user_id, agent_id, session_id, kind, filters, time_range)
-        q.include_deleted = include_deleted
+        q.include_deleted = check_bool(include_deleted, "include_deleted")
+        q.include_archived = check_bool(include_archived, "include_archived")
         q.valid_at = parse_time(as_of, field="as_of")
         return q
 
@@ -448,32 +474,10 @@ class Memory:
         return Query(**scope, kinds=kinds, filters=filters, time_range=tr)
 
 
-def _check_id(name: str, value: Any, *, required: bool = False) -> None:
-    check_id(value, name, required=required)
+def _not_procedural(records: list[MemoryRecord]) -> list[MemoryRecord]:
+    """Records that are not procedural memory's bookkeeping (trajectories, task records and
+    strategies have their own "How to" section)."""
+    return [r for r in records if TYPE_KEY not in r.metadata]
 
 
-def _scope(**ids: str | None) -> dict[str, str | None]:
-    for name, value in ids.items():
-        _check_id(name, value)
-    return ids
-
-
-def _kind(kind: Any) -> Kind:
-    try:
-        return Kind(kind)
-    except ValueError:
-        raise InvalidInputError(f"unknown kind {reprlib.repr(kind)}; use one of {[k.value for k in Kind]}") from None
-
-
-def _limit(limit: Any) -> int:
-    if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= MAX_LIMIT:
-        raise InvalidInputError(f"limit must be an integer from 1 to {MAX_LIMIT}")
-    return limit
-
-
-def _metadata(metadata: Any) -> dict[str, Any]:
-    if metadata is None:
-        return {}
-    if not isinstance(metadata, dict):
-        raise InvalidInputError(f"metadata must be a dict, got {type(metadata).__name__}")
-    return check_json(metadata, "metadata")
+_check_id, _scope, _kind, _limit, _metadata = check_id_arg, check_scope, check_kind, check_limit, check_metadata

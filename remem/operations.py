@@ -43,4 +43,12 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("import_", ("POST", "/v1/import"), "import"),
     Operation("import_file", ("POST", "/v1/import"), "import"),
     Operation("stats", ("GET", "/v1/stats"), "stats"),
+    Operation("maintain", ("POST", "/v1/maintain"), "maintain"),  # admin-scoped key
+    Operation("archive", ("POST", "/v1/memories/{memory_id}/archive"), "archive"),
+    Operation("restore", ("POST", "/v1/memories/{memory_id}/restore"), "restore"),
+    Operation("audit", ("GET", "/v1/audit"), "audit", "audit_log"),  # read-only for agents
+    Operation("rollback", ("POST", "/v1/rollback"), "rollback"),  # admin-scoped key; no MCP tool by design
+    Operation("learn", ("POST", "/v1/learn"), "learn", "learn"),
+    Operation("feedback", ("POST", "/v1/feedback"), "feedback"),
+    Operation("procedures", ("POST", "/v1/procedures"), "procedures", "recall_procedures"),
 )

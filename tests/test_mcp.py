@@ -23,8 +23,9 @@ from remem.server.auth import create_key  # noqa: E402
 from remem.server.testing import running  # noqa: E402
 from remem.store import open_store  # noqa: E402
 
-TOOLS = {"add_memory", "search_memory", "get_context", "list_memories", "update_memory", "memory_history", "delete_memory"}
-READ_ONLY = {"search_memory", "get_context", "list_memories", "memory_history"}
+TOOLS = {"add_memory", "search_memory", "get_context", "list_memories", "update_memory", "memory_history", "delete_memory",
+         "audit_log", "learn", "recall_procedures"}
+READ_ONLY = {"search_memory", "get_context", "list_memories", "memory_history", "audit_log"}
 
 
 def data(result: Any) -> Any:
@@ -54,12 +55,15 @@ async def exercise(client: Client) -> dict[str, Any]:
     after = data(await client.call_tool("list_memories", {"user_id": "kim"}))
     bad = await client.call_tool("search_memory", {"query": "x", "user_id": "kim", "limit": 0})
     missing = await client.call_tool("delete_memory", {"memory_id": "no-such-id"})
-    return {"tools": tools, "hits": hits, "ctx": ctx, "listed": listed, "deleted": deleted, "after": after,
+    audit = data(await client.call_tool("audit_log", {"user_id": "kim"}))
+    return {"audit": audit, "tools": tools, "hits": hits, "ctx": ctx, "listed": listed, "deleted": deleted, "after": after,
             "bad": bad, "missing": missing, "id": memory_id, "raw": raw, "updated": updated, "history": history,
             "bad_update": bad_update}
 
 
 def check(seen: dict[str, Any]) -> None:
+    ops = [e["op"] for e in seen["audit"]["entries"]]
+    assert ops[-2:] == ["UPDATE", "DELETE"] and ops.count("ADD") >= 1 and seen["audit"]["next_after"] is None
     tools = seen["tools"]
     assert set(tools) == TOOLS
     for tool in tools.values():

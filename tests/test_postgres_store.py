@@ -319,8 +319,10 @@ def test_migrate_copies_everything_both_ways(both: dict[str, Any], tmp_path: Pat
     lite.close()
     pg_url = postgres_url()
     out = migrate(src, pg_url, progress=False)
-    assert out == {"tenants": 2, "memories": len(recs) + 1, "skipped": 0, "history": len(recs) + 2, "links": 1, "api_keys": 2}
-    assert migrate(src, pg_url, progress=False)["skipped"] == len(recs) + 1  # re-running is safe
+    assert out == {"tenants": 2, "memories": len(recs) + 1, "skipped": 0, "history": len(recs) + 2, "links": 1, "api_keys": 2,
+                   "audit": len(recs) + 2}  # every ADD and the DELETE
+    again = migrate(src, pg_url, progress=False)
+    assert again["skipped"] == len(recs) + 1 and again["audit"] == 0  # re-running is safe
     back = str(tmp_path / "back.db")
     migrate(pg_url, back, progress=False)
     a, b, c = open_store(src), open_store(pg_url), open_store(back)
@@ -333,6 +335,8 @@ def test_migrate_copies_everything_both_ways(both: dict[str, Any], tmp_path: Pat
         assert [(k["key_hash"], k["tenant"], k["revoked_at"] is None) for k in b.list_api_keys()] == [
             ("k1", "acme", True), ("k2", "default", False)]
         assert {k["key_hash"]: k for k in a.list_api_keys()} == {k["key_hash"]: k for k in b.list_api_keys()}
+        deleted = [(e.memory_id, e.at, e.actor) for e in a.audit(ops=["DELETE"])]
+        assert deleted and [(e.memory_id, e.at, e.actor) for e in b.audit(ops=["DELETE"])] == deleted
     finally:
         for s in (a, b, c):
             s.close()
@@ -370,10 +374,14 @@ def _raw(store: Any, query: str, params: Any = ()) -> list[tuple[Any, ...]]:
 def test_pg_migrations_are_versioned_and_a_newer_schema_is_refused(pg: Any) -> None:
     from remem.store.postgres import PostgresStore
 
-    assert [r[0] for r in _raw(pg, "SELECT version FROM remem_migrations")] == [1]
+    from remem.store.pg_db import _migrations
+
+    bundled = [v for v, _, _ in _migrations()]
+    assert bundled[:2] == [1, 2]
+    assert sorted(r[0] for r in _raw(pg, "SELECT version FROM remem_migrations")) == bundled
     again = PostgresStore(pg.url)  # a second open applies nothing new
     again.close()
-    assert [r[0] for r in _raw(pg, "SELECT version FROM remem_migrations")] == [1]
+    assert sorted(r[0] for r in _raw(pg, "SELECT version FROM remem_migrations")) == bundled
     _raw(pg, "INSERT INTO remem_migrations (version, name) VALUES (999, 'from the future')")
     with pytest.raises(StoreError, match="newer remem"):
         PostgresStore(pg.url)

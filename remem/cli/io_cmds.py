@@ -18,7 +18,7 @@ from remem.cli import inputs
 from remem.cli.app import command
 from remem.cli.options import JsonOpt, PathOpt, ProgressOpt, TenantOpt, UserOpt
 from remem.cli.output import err, out, print_json, progress
-from remem.cli.store import check_location, open_memory, shown
+from remem.cli.store import check_location, location, open_memory, shown, sqlite_file
 from remem.errors import InvalidInputError
 
 log = logging.getLogger("remem.cli")
@@ -149,3 +149,45 @@ def migrate(
         print_json(summary)
     else:
         out.print(summary)
+
+
+@command("compress")
+def compress(
+    path: Optional[str] = PathOpt,
+    batch_size: int = typer.Option(2000, "--batch-size", min=1, max=100_000, help="Vectors per transaction."),
+    no_vacuum: bool = typer.Option(False, "--no-vacuum", help="Skip the final VACUUM (the file keeps its size)."),
+    rebuild: bool = typer.Option(False, "--rebuild", help="Build the HNSW caches of large partitions now."),
+    show_progress: Optional[bool] = ProgressOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """Convert an SQLite store's float32 vectors to int8 (about 4x smaller; recall@10 within a
+    point), every tenant, in resumable batches; new stores are int8 already."""
+    from remem.store import SQLiteStore
+    from remem.store.compress import compress_vectors
+
+    loc = location(path)
+    check_location(loc, create=False, explicit=bool(path))
+    file = sqlite_file(loc)
+    if file is None:
+        raise InvalidInputError("compress works on SQLite stores; PostgreSQL keeps pgvector's float32")
+    store = SQLiteStore(file)
+    try:
+        counts = [store.with_tenant(t).stats() for t in store.tenants()]
+        total = sum(c["memories"] + c["deleted"] + c.get("archived", 0) for c in counts)
+        with progress(total, "compressing", "vec", show_progress) as bar:
+            done = [0]
+
+            def advance(converted: int) -> None:  # compress_vectors reports the running total
+                bar.update(converted - done[0])
+                done[0] = converted
+
+            report = compress_vectors(store, batch_size=batch_size, vacuum=not no_vacuum, rebuild=rebuild,
+                                      on_batch=advance)
+    finally:
+        store.close()
+    if as_json:
+        print_json(report)
+        return
+    saved = report["bytes_before"] - report["bytes_after"]
+    out.print(f"converted {report['converted']:,} vectors to int8 in {report['seconds']:.1f} s; "
+              f"{shown(loc)}: {report['bytes_before']:,} → {report['bytes_after']:,} bytes ({saved:,} saved)")

@@ -7,7 +7,8 @@ for bad usage (see :mod:`remem.cli.app`).
 
 The subcommands live by job: :mod:`~remem.cli.write_cmds` (add, update, delete, purge),
 :mod:`~remem.cli.read_cmds` (search, context, get, list, count, history),
-:mod:`~remem.cli.io_cmds` (export, import, stats, migrate) and :mod:`~remem.cli.demo`.
+:mod:`~remem.cli.io_cmds` (export, import, stats, migrate), :mod:`~remem.cli.maint_cmds` (maintain,
+archive, restore, audit, rollback) and :mod:`~remem.cli.demo`.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Callable
 import typer
 
 from remem._version import __version__
-from remem.cli import demo, io_cmds, read_cmds, write_cmds  # noqa: F401 - registers the subcommands
+from remem.cli import demo, io_cmds, maint_cmds, procedural_cmds, read_cmds, write_cmds  # noqa: F401 - registers them
 from remem.cli.app import app, check_text_args
 
 _log_handler: logging.Handler | None = None

@@ -71,6 +71,7 @@ class Benchmark:
     options: tuple[CliOption, ...] = ()
     qa: bool = False  # offers --qa (end-to-end answers + LLM judge)
     qa_f1: bool = False  # the QA step also scores the official LoCoMo F1
+    needs_data: bool = True  # False: a generated benchmark, run without a data file (``data_path`` is None)
 
     def check(self, **options: Any) -> dict[str, Any]:
         """The benchmark's own options, checked before the data is read (InvalidInputError)."""

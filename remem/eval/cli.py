@@ -85,6 +85,8 @@ QaKOpt = typer.Option(10, "--qa-k", min=1, help="Retrieved turns given to the an
 CacheDirOpt = typer.Option(None, "--cache-dir", help="Embedding/answer cache folder (default: user cache dir).")
 NoCacheOpt = typer.Option(False, "--no-cache", help="Do not read or write the disk caches.")
 QuietOpt = typer.Option(False, "--quiet", help="No progress bar.")
+ConsolidateOpt = typer.Option(
+    False, "--consolidate", help="Consolidate each store after ingest (merge duplicates, summarise sessions, archive filler).")
 
 
 def _param(name: str, annotation: Any, default: Any) -> inspect.Parameter:
@@ -105,6 +107,7 @@ def _parameters(bench: Benchmark) -> list[inspect.Parameter]:
         _param("seed", int, SeedOpt),
         *own,
         *qa,
+        _param("consolidate", bool, ConsolidateOpt),
         _param("cache_dir", Optional[Path], CacheDirOpt),
         _param("no_cache", bool, NoCacheOpt),
         _param("quiet", bool, QuietOpt),
@@ -124,7 +127,7 @@ def benchmark_command(bench: Benchmark) -> Callable[..., None]:
         qa = {"qa": kw["qa"], "qa_k": kw["qa_k"]} if bench.qa else {}
         _run(
             bench.run,
-            data_path=_data(kw["data"], bench.data),
+            data_path=_data(kw["data"], bench.data) if bench.needs_data else kw["data"],
             out_dir=_out(kw["out"], bench.name),
             modes=_modes(kw["mode"], kw["compare"]),
             limit=kw["limit"],
@@ -135,6 +138,7 @@ def benchmark_command(bench: Benchmark) -> Callable[..., None]:
             cache_dir=kw["cache_dir"],
             use_cache=not kw["no_cache"],
             progress=not kw["quiet"],
+            consolidate=kw["consolidate"],
         )
 
     params = _parameters(bench)

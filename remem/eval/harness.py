@@ -60,6 +60,8 @@ class RunStats:
     turns: int = 0
     stores: int = 0
     latencies_ms: dict[str, list[float]] = field(default_factory=dict)
+    active_before: int = 0  # with a `prepare` step (consolidation): active memories before and after it
+    active_after: int = 0
 
 
 def make_embedder(cache_dir: str | Path | None, use_cache: bool, base: Embedder | None = None) -> CachedEmbedder:
@@ -110,10 +112,12 @@ def run_haystacks(
     keep: Callable[[Question], bool],
     on_store: Callable[[Memory, Haystack, Variant, list[Retrieval]], None] | None = None,
     advance: Callable[[int], None] = lambda n: None,
+    prepare: Callable[[Memory], tuple[int, int]] | None = None,
 ) -> tuple[list[Retrieval], RunStats]:
     """Ingest every haystack into a fresh store per variant and search each kept question in each mode.
 
-    ``on_store`` runs while the store is still open (the QA step uses it).
+    ``prepare`` runs after ingest and before the questions (consolidation: it returns the
+    active memories before and after); ``on_store`` runs while the store is still open (the QA step uses it).
     """
     factory = memory_factory or default_memory_factory
     stats = RunStats(latencies_ms={m.name: [] for m in modes})
@@ -135,6 +139,10 @@ def run_haystacks(
                         for m in s.messages:
                             session_of[m["metadata"]["unit_id"]] = s.id
                     stats.ingest_s += time.perf_counter() - start
+                    if prepare is not None:
+                        before, after = prepare(mem)
+                        stats.active_before += before
+                        stats.active_after += after
                     stats.turns += sum(len(s.messages) for s in sessions)
                     stats.stores += 1
                     if mem.embedder is embedder:

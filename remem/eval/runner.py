@@ -23,6 +23,7 @@ from remem.eval.benchmark import Benchmark, mem_index_note, registered
 from remem.eval.benchmarks.locomo import run_locomo
 from remem.eval.benchmarks.longmemeval import LME_SEARCH_LIMIT, run_longmemeval
 from remem.eval.benchmarks.madial import MADIAL_KS, madial_metrics, run_madial
+from remem.eval.consolidation import CONSOLIDATE, consolidate_store
 from remem.eval.harness import MemoryFactory, Retrieval, Variant, make_embedder, run_haystacks
 from remem.eval.haystack import Haystack
 from remem.eval.metrics import percentile
@@ -61,6 +62,7 @@ def run_benchmark(
     llm: Any = None,
     qa_k: int = QA_TOP_K,
     progress: bool = True,
+    consolidate: bool = False,
     **options: Any,
 ) -> EvalReport:
     """Ingest each haystack into a fresh store, search its questions in every mode, score and report.
@@ -68,7 +70,9 @@ def run_benchmark(
     ``limit``/``sample``/``seed`` choose the questions (see the benchmark's ``plan``);
     ``options`` are the benchmark's own (e.g. LoCoMo ``categories``).  With ``qa`` (for
     benchmarks that offer it), each question is also answered from its top ``qa_k`` hits
-    and graded by the LLM judge.  Writes results.json, report.md and plots to ``out_dir``.
+    and graded by the LLM judge.  ``consolidate``: run maintenance's consolidation on each
+    store before its questions (:mod:`remem.eval.consolidation`).  Writes results.json,
+    report.md and plots to ``out_dir``.
     """
     bench = registered()[bench] if isinstance(bench, str) else bench
     data = Path(data_path)
@@ -94,6 +98,7 @@ def run_benchmark(
         found, stats = run_haystacks(
             plan.haystacks, plan.variants, modes_, embedder=emb, memory_factory=memory_factory,
             search_limit=plan.search_limit, keep=plan.keep, on_store=hook, advance=advance,
+            prepare=consolidate_store if consolidate else None,
         )
     finally:
         done()
@@ -116,6 +121,12 @@ def run_benchmark(
         llm_name = getattr(qa_llm, "describe", lambda: None)() if qa_llm else None
         extra["qa"] = {"enabled": bool(qa_results), "llm": llm_name, "top_k": qa_k, **plan.qa_extra}
     extra["plot"] = {"labels": plan.labels, "curves": bench.curves(plan)}
+    if consolidate:
+        shrink = 1 - stats.active_after / stats.active_before if stats.active_before else 0.0
+        extra["consolidation"] = {"active_before": stats.active_before, "active_after": stats.active_after,
+                                  "shrink": round(shrink, 4), "policy": CONSOLIDATE.model_dump(mode="json")}
+        notes = [*notes, f"consolidated: active memories {stats.active_before} → {stats.active_after} "
+                         f"({shrink:.1%} fewer) before the questions"]
     subset = {"limit": limit, "sample": sample, "seed": seed, **plan.subset, "questions": plan.total}
     config = _config(bench.name, data, modes_, emb, plan.search_limit, subset, extra)
     report = EvalReport(bench.name, _out_dir(out_dir), config, _timings(stats, emb), summary, entries, tables, qa_rows, notes)
@@ -126,7 +137,7 @@ def run_benchmark(
 # --------------------------------------------------------------------------- helpers
 
 
-def _git_commit() -> str:
+def git_commit() -> str:
     root = Path(__file__).resolve().parents[2]
     try:
         sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10).stdout.strip()
@@ -149,7 +160,7 @@ def _config(bench: str, data: Path, modes: list[EvalMode], embedder: Any, search
         "benchmark": bench,
         "command": " ".join(["remem eval" if sys.argv[:1] == ["-c"] else sys.argv[0], *sys.argv[1:]]) if sys.argv else "",
         "remem_version": __version__,
-        "git_commit": _git_commit(),
+        "git_commit": git_commit(),
         "python": platform.python_version(),
         "started_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "data": str(data),

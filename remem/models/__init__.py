@@ -1,4 +1,7 @@
-"""Public data types: memory records, messages, search hits, history entries."""
+"""Public data types: memory records, messages, search hits, history and audit entries."""
+
+from remem.models.audit import AuditEntry, acting_as
+from remem.models.maintenance import MaintenanceReport, RollbackReport
 
 from remem.models.records import (
     Context,
@@ -16,13 +19,17 @@ from remem.models.records import (
 )
 
 __all__ = [
+    "AuditEntry",
+    "acting_as",
     "Context",
     "Filters",
     "HistoryEntry",
     "Kind",
+    "MaintenanceReport",
     "MemoryRecord",
     "Message",
     "Operation",
+    "RollbackReport",
     "SearchHit",
     "check_content",
     "new_id",

@@ -36,6 +36,9 @@ class Operation(str, Enum):
     DELETE = "DELETE"
     RESTORE = "RESTORE"
     NOOP = "NOOP"
+    ARCHIVE = "ARCHIVE"  # out of default search and context, kept and restorable
+    MERGE = "MERGE"  # near-duplicates folded into this memory (the originals are archived)
+    ROLLBACK = "ROLLBACK"  # set back to what it was at an earlier moment
 
 
 def utcnow() -> datetime:
@@ -190,6 +193,7 @@ class MemoryRecord(CheckedModel):
     tags: list[str] = Field(default_factory=list)
     context: str | None = None
     deleted_at: datetime | None = None
+    archived_at: datetime | None = None  # set by maintenance; see Memory.restore
 
     @field_validator("id")
     @classmethod
@@ -226,7 +230,7 @@ class MemoryRecord(CheckedModel):
     def _number(cls, v: float, info: ValidationInfo) -> float:
         return check_number(v, info.field_name)
 
-    @field_validator("created_at", "updated_at", "event_time", "valid_from", "valid_to", "last_accessed_at", "deleted_at")
+    @field_validator("created_at", "updated_at", "event_time", "valid_from", "valid_to", "last_accessed_at", "deleted_at", "archived_at")
     @classmethod
     def _time(cls, v: datetime | None, info: ValidationInfo) -> datetime | None:
         return v if v is None else check_time(v, info.field_name)
@@ -240,6 +244,10 @@ class MemoryRecord(CheckedModel):
     @property
     def is_deleted(self) -> bool:
         return self.deleted_at is not None
+
+    @property
+    def is_archived(self) -> bool:
+        return self.archived_at is not None
 
     def is_valid_at(self, when: datetime) -> bool:
         """Whether the fact held at ``when`` (bi-temporal validity)."""
@@ -295,3 +303,4 @@ class Context(BaseModel):
     token_budget: int = 0
     complete: bool = False  # True when every memory in scope fit, so nothing was retrieved away
     strategy: str = "retrieval"  # "full" or "retrieval"
+    how_to: str = ""  # the "How to" section (learned strategies that apply), also at the end of ``text``

@@ -5,11 +5,13 @@ from __future__ import annotations
 import math
 from dataclasses import replace
 from datetime import datetime
-from typing import Callable
-
+from typing import TYPE_CHECKING, Callable
 
 from remem.models import Context, MemoryRecord  # Context: re-exported here for older imports
 from remem.store import Query, Store
+
+if TYPE_CHECKING:
+    from remem.models.procedural import ProcedureHit
 
 
 MIN_LINE_TOKENS = 6  # a rendered line is never cheaper than this: a quick "can everything fit?" test
@@ -81,3 +83,43 @@ def render(records: list[MemoryRecord]) -> str:
         header = f"## Session {session_id} ({start})" if session_id else f"## Memories ({start})"
         blocks.append("\n".join([header, *(render_line(r) for r in recs)]))
     return "\n\n".join(blocks)
+
+
+# --------------------------------------------------------------------------- the "How to" section
+
+
+HOW_TO_HEADER = "## How to"
+
+
+def render_how_to_line(hit: ProcedureHit) -> str:
+    """One strategy (or past attempt) as a line of the "How to" section, with its record."""
+    if hit.type == "trajectory":
+        steps = " | ".join(hit.steps[-4:])
+        return f"- Past attempt ({hit.outcome}): {hit.title}" + (f" — {steps}" if steps else "")
+    seen = hit.evidence.get("success", 0) + hit.evidence.get("failure", 0)
+    record = f"; worked {hit.evidence.get('success', 0)} of {seen} times" if seen else ""
+    verb = "Avoid" if hit.polarity == "avoid" else "Do"
+    when = f" When: {hit.when_to_apply.rstrip('. ')}." if hit.when_to_apply else ""
+    return f"- {hit.title} ({hit.level or 'strategy'}{record}).{when} {verb}: " + "; ".join(hit.steps)
+
+
+def how_to_section(
+    hits: list[ProcedureHit], token_budget: int, *, count: Callable[[str], int] = estimate_tokens
+) -> tuple[str, list[ProcedureHit], int]:
+    """The "How to" block of a context: the hits that fit ``token_budget``, in rank order.
+    Returns (text, hits used, tokens); an empty text when none fit or none were given."""
+    if not hits:
+        return "", [], 0
+    total = count(HOW_TO_HEADER) + 1
+    lines, used = [HOW_TO_HEADER], []
+    for hit in hits:
+        line = render_how_to_line(hit)
+        cost = count(line) + 1
+        if total + cost > token_budget:
+            continue
+        lines.append(line)
+        used.append(hit)
+        total += cost
+    if not used:
+        return "", [], 0
+    return "\n".join(lines), used, total

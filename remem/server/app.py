@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, AsyncIterator
 
+import anyio
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.docs import get_swagger_ui_html
@@ -22,6 +23,8 @@ from remem._version import __version__
 from remem.embed import Embedder
 from remem.errors import InvalidInputError
 from remem.server import errors
+from remem.server.auth import Caller
+from remem.server.deps import LOCAL
 from remem.errors import APIError
 from remem.server.limits import BodyLimit
 from remem.server.tenants import Tenants
@@ -98,6 +101,7 @@ def create_app(
     mcp: bool = True,
     dashboard: bool = True,
     query_cache: int = 2048,
+    maintain_every: float | None = None,
 ) -> FastAPI:
     """Build the server app on one store (a path, ``sqlite:PATH`` or ``postgresql://`` URL, or ``store=``).
 
@@ -105,6 +109,7 @@ def create_app(
     requests from other addresses get 403 and requests naming a non-loopback ``Host`` (DNS
     rebinding: a web page whose name now points at 127.0.0.1) get 400.
     ``secret`` signs dashboard forms on an unauthenticated server (random per process if None).
+    ``maintain_every``: run :meth:`remem.Memory.maintain` on every tenant each this many hours.
     """
     tenants = Tenants(location, store=store, embedder=embedder, query_cache=query_cache)
     mcp_endpoint = manager = None
@@ -116,23 +121,29 @@ def create_app(
                 raise InvalidInputError("no tenant on this MCP request")
             return tenants.memory(tenant)
 
-        def resolve(scope: Scope) -> str | None:
+        def resolve(scope: Scope) -> Caller | None:
             if not auth:
-                return DEFAULT_TENANT
+                return LOCAL
             header = dict(scope.get("headers", ())).get(b"authorization", b"").decode("latin-1")
             scheme, _, key = header.partition(" ")
-            return tenants.resolve_key(key.strip()) if scheme.lower() == "bearer" and key.strip() else None
+            return tenants.resolve_caller(key.strip()) if scheme.lower() == "bearer" and key.strip() else None
 
         mcp_endpoint, manager = http_endpoint(build_mcp(memory_for), resolve, host)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         try:
-            if manager is not None:
-                async with manager.run():
+            async with anyio.create_task_group() as background:
+                if maintain_every:
+                    from remem.server.schedule import every
+
+                    background.start_soon(every, maintain_every, tenants)
+                if manager is not None:
+                    async with manager.run():
+                        yield
+                else:
                     yield
-            else:
-                yield
+                background.cancel_scope.cancel()
         finally:
             tenants.close()
 
@@ -147,6 +158,8 @@ def create_app(
             {"name": "memories", "description": "Add, list, read, change and delete memories"},
             {"name": "read", "description": "Search and context building"},
             {"name": "users", "description": "Per-user operations"},
+            {"name": "maintenance", "description": "Forgetting, consolidation, archive and restore, audit, rollback"},
+            {"name": "procedural", "description": "Strategies learned from an agent's own successes and failures"},
             {"name": "admin", "description": "Export, import and statistics"},
             {"name": "meta", "description": "Health and identity"},
         ],
@@ -156,9 +169,10 @@ def create_app(
     app.state.secret = secret or secrets.token_urlsafe(32)
     errors.install(app)
 
-    from remem.server.routes import router
+    from remem.server import maintenance_routes, procedural_routes, routes
 
-    app.include_router(router)
+    for module in (routes, maintenance_routes, procedural_routes):
+        app.include_router(module.router)
 
     @app.get("/docs", include_in_schema=False)
     def docs() -> HTMLResponse:
@@ -186,9 +200,10 @@ def create_app(
         app.router.routes.append(Route("/mcp", endpoint=mcp_endpoint, methods=["GET", "POST", "DELETE"],
                                        include_in_schema=False))
     if dashboard:
-        from remem.server.dashboard import mount
+        from remem.server import dashboard, dashboard_maintenance, dashboard_procedural
 
-        mount(app)
+        for pages in (dashboard, dashboard_maintenance, dashboard_procedural):
+            pages.mount(app)
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
     if cors_origins:
         app.add_middleware(
@@ -217,6 +232,7 @@ def run_server(
     workers: int = 1,
     max_body_bytes: int = DEFAULT_MAX_BODY,
     log_level: str = "info",
+    maintain_every: float | None = None,
 ) -> None:
     """Serve with uvicorn (``workers`` processes sharing one store file)."""
     import uvicorn
@@ -231,6 +247,7 @@ def run_server(
         "max_body_bytes": max_body_bytes,
         "host": host,
         "secret": secrets.token_urlsafe(32),  # shared by the workers so dashboard forms verify anywhere
+        "maintain_every": maintain_every,
     }
     os.environ[CONFIG_ENV] = json.dumps(config)
     uvicorn.run(

@@ -10,6 +10,7 @@ import hashlib
 import hmac
 import re
 import secrets
+from dataclasses import dataclass
 from typing import Any
 
 from remem.errors import InvalidInputError
@@ -33,14 +34,35 @@ def check_tenant(tenant: str) -> str:
     return tenant
 
 
-def create_key(store: Store, tenant: str, name: str | None = None) -> str:
-    """Make a key for ``tenant`` and store its hash; the key itself is returned once, never stored."""
+def create_key(store: Store, tenant: str, name: str | None = None, *, admin: bool = False) -> str:
+    """Make a key for ``tenant`` and store its hash; the key itself is returned once, never stored.
+    ``admin``: the key may also run maintenance and rollback."""
     check_tenant(tenant)
     if name is not None and len(name) > 200:
         raise InvalidInputError("key name is longer than 200 characters")
     key = PREFIX + secrets.token_urlsafe(32)
-    store.create_api_key(hash_key(key), tenant, name)
+    store.create_api_key(hash_key(key), tenant, name, "admin" if admin else "member")
     return key
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who is calling: the key's tenant, the name audit entries record, and whether it is an admin key."""
+
+    tenant: str
+    actor: str
+    admin: bool
+
+
+def resolve_caller(store: Store, key: str) -> Caller | None:
+    """The caller a live key stands for, or None for an unknown, malformed or revoked one."""
+    if not key.startswith(PREFIX) or len(key) > MAX_KEY_CHARS:
+        return None
+    digest = hash_key(key)
+    info = store.api_key_info(digest)
+    if info is None:
+        return None
+    return Caller(info["tenant"], info["name"] or f"key:{digest[:12]}", info["scope"] == "admin")
 
 
 def resolve_key(store: Store, key: str) -> str | None:

@@ -88,6 +88,8 @@ def serve(
     workers: int = typer.Option(1, "--workers", min=1, max=64, help="Worker processes."),
     max_body_mb: float = typer.Option(4.0, "--max-body-mb", min=0.01, max=1024.0, help="Largest request body, in MiB."),
     log_level: str = typer.Option("info", "--log-level", help="uvicorn log level: critical | error | warning | info | debug | trace."),
+    maintain_every: Optional[float] = typer.Option(
+        None, "--maintain-every", min=0.01, help="Run maintenance (forgetting, consolidation) on every tenant each this many hours."),
 ) -> None:
     """Serve the REST API (/v1, docs at /docs), MCP over HTTP (/mcp) and the dashboard (/)."""
     _need_extra()
@@ -103,6 +105,7 @@ def serve(
     run_server(
         location, host=host, port=port, auth=not no_auth, cors_origins=cors_origin or None,
         workers=workers, max_body_bytes=int(max_body_mb * 1024 * 1024), log_level=log_level,
+        maintain_every=maintain_every,
     )
 
 
@@ -137,7 +140,8 @@ def _open(path: Optional[str], *, create: bool = False) -> Any:
 @keys_app.command("create")
 def keys_create(
     tenant: str = typer.Option(..., "--tenant", help="Tenant the key acts for."),
-    name: Optional[str] = typer.Option(None, "--name", help="A label to recognise the key by."),
+    name: Optional[str] = typer.Option(None, "--name", help="A label to recognise the key by (recorded in the audit log)."),
+    admin: bool = typer.Option(False, "--admin", help="The key may also run maintenance and rollback."),
     path: Optional[str] = PathOpt,
 ) -> None:
     """Create a key and print it once (only its hash is stored)."""
@@ -145,7 +149,7 @@ def keys_create(
 
     s = _open(path, create=True)
     try:
-        key = create_key(s, tenant, name)
+        key = create_key(s, tenant, name, admin=admin)
     finally:
         s.close()
     typer.echo(key)

@@ -13,148 +13,35 @@ origin; pages are sent with a strict Content-Security-Policy.
 
 from __future__ import annotations
 
-import json
-from datetime import datetime, timezone
-from importlib import resources
+from datetime import timezone
 from typing import Annotated, Any
-from urllib.parse import urlencode, urlsplit
 
 from fastapi import FastAPI, Form, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from remem.errors import InvalidInputError, NotFoundError, RememError
-from remem.memory import Memory
-from remem.models import Kind, MemoryRecord
-from remem.read.context import estimate_tokens
-from remem.server.auth import csrf_token, same_token
+from remem.models import MemoryRecord
+from remem.server.dashboard_kit import (
+    COOKIE, MODES, PAGE, VALIDITY, Forbidden, Session, SignIn, Text, check_origin, here, list_scope, page_url,
+    recent_users, redirect, render,
+)
 from remem.server.schemas import check_time
-from remem.store import DEFAULT_TENANT
-
-COOKIE = "remem_key"
-PAGE = 50
-HEADERS = {
-    "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-    "X-Frame-Options": "DENY",
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-    "Cache-Control": "no-store",
-}
-VALIDITY = {"current": "valid now", "all": "any validity", "deleted": "including deleted"}
-MODES = ("hybrid", "dense", "bm25")
-Text = Annotated[str | None, Query(max_length=256)]
-
-_here = resources.files("remem.server")
-_env = Environment(loader=FileSystemLoader(str(_here / "templates")), autoescape=select_autoescape(["html"]))
-
-
-def _fmt_time(value: datetime | None) -> str:
-    return value.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M") if value else "—"
-
-
-_env.filters["time"] = _fmt_time
-_env.filters["json"] = lambda v: json.dumps(v, ensure_ascii=False, indent=1, sort_keys=True, default=str)
-_env.filters["short"] = lambda s, n=160: s if len(s) <= n else s[: n - 1] + "…"
-_env.filters["tokens"] = estimate_tokens
-
-
-class _SignIn(Exception):
-    """Raised when a page needs a signed-in user; answered with a redirect to /login."""
-
-
-class _Session:
-    """The signed-in tenant of a dashboard request, its Memory and its CSRF token."""
-
-    def __init__(self, request: Request) -> None:
-        state = request.app.state
-        if state.auth:
-            key = request.cookies.get(COOKIE)
-            tenant = state.tenants.resolve_key(key) if key else None
-            if tenant is None:
-                raise _SignIn()
-            self.csrf = csrf_token(key)  # type: ignore[arg-type]
-        else:
-            tenant = DEFAULT_TENANT
-            self.csrf = csrf_token(state.secret)
-        self.tenant: str = tenant
-        self.mem: Memory = state.tenants.memory(tenant)
-        self.auth: bool = state.auth
-
-    def check_form(self, request: Request, token: str | None) -> None:
-        _check_origin(request)
-        if not same_token(token, self.csrf):
-            raise _Forbidden("invalid or missing CSRF token; reload the page and try again")
-
-
-class _Forbidden(Exception):
-    pass
-
-
-def _check_origin(request: Request) -> None:
-    origin = request.headers.get("origin")
-    if origin and origin != "null":
-        if urlsplit(origin).netloc != request.headers.get("host"):
-            raise _Forbidden("cross-origin form submission refused")
-
-
-def render(request: Request, template: str, status: int = 200, session: _Session | None = None, **ctx: Any) -> HTMLResponse:
-    m = ctx.get("m")
-    nav_user = ctx.get("user") or (ctx.get("f") or {}).get("user") or (m.user_id if m is not None else None)
-    html = _env.get_template(template).render(
-        request=request, s=session, kinds=[k.value for k in Kind], nav=lambda path: _url(path, user=nav_user),
-        url=_url, **{k: v for k, v in ctx.items() if k != "url"},
-    )
-    return HTMLResponse(html, status_code=status, headers=HEADERS)
-
-
-def _redirect(url: str) -> RedirectResponse:
-    return RedirectResponse(url, status_code=303, headers=HEADERS)
-
-
-def _url(path: str, **params: Any) -> str:
-    clean = {k: v for k, v in params.items() if v not in (None, "")}
-    return path + ("?" + urlencode(clean) if clean else "")
-
-
-def _recent_users(mem: Memory) -> list[str]:
-    seen: dict[str, None] = {}
-    for rec in mem.get_all(limit=1000):
-        if rec.user_id and rec.user_id not in seen:
-            seen[rec.user_id] = None
-    return sorted(seen)
-
-
-def _scope(user: str | None, kind: str | None, session: str | None, since: str | None, until: str | None,
-           validity: str) -> dict[str, Any]:
-    """The arguments of ``Memory.get_all``/``count`` for the memories page's filters."""
-    if validity not in VALIDITY:
-        raise InvalidInputError(f"validity must be one of {list(VALIDITY)}")
-    start, end = check_time(since or None, "from"), check_time(until or None, "until")
-    if end is not None and until and len(until) == 10:  # a date: include that whole day
-        end = end.replace(hour=23, minute=59, second=59)
-    return dict(
-        user_id=user or None, session_id=session or None, kind=kind or None,
-        time_range=(start, end) if start or end else None,
-        as_of=datetime.now(timezone.utc) if validity == "current" else None,
-        include_deleted=validity == "deleted",
-    )
 
 
 def mount(app: FastAPI) -> None:
     """Add the dashboard pages and static files to ``app``."""
-    app.mount("/static", StaticFiles(directory=str(_here / "static")), name="static")
+    app.mount("/static", StaticFiles(directory=str(here / "static")), name="static")
 
-    @app.exception_handler(_SignIn)
-    async def _to_login(request: Request, exc: _SignIn) -> Response:
-        return _redirect(_url("/login", next=request.url.path if request.method == "GET" and request.url.path != "/" else None))
+    @app.exception_handler(SignIn)
+    async def _to_login(request: Request, exc: SignIn) -> Response:
+        return redirect(page_url("/login", next=request.url.path if request.method == "GET" and request.url.path != "/" else None))
 
-    @app.exception_handler(_Forbidden)
-    async def _forbidden(request: Request, exc: _Forbidden) -> Response:
+    @app.exception_handler(Forbidden)
+    async def _forbidden(request: Request, exc: Forbidden) -> Response:
         return render(request, "error.html", 403, title="Forbidden", message=str(exc))
 
-    def fail(request: Request, s: _Session, exc: RememError) -> HTMLResponse:
+    def fail(request: Request, s: Session, exc: RememError) -> HTMLResponse:
         status = 404 if isinstance(exc, NotFoundError) else 422
         return render(request, "error.html", status, s, title="Not found" if status == 404 else "Invalid input",
                       message=str(exc))
@@ -162,33 +49,33 @@ def mount(app: FastAPI) -> None:
     @app.get("/login", include_in_schema=False)
     def login_page(request: Request, next: Text = None) -> Response:
         if not request.app.state.auth:
-            return _redirect("/")
+            return redirect("/")
         return render(request, "login.html", next=next)
 
     @app.post("/login", include_in_schema=False)
     def login(request: Request, key: Annotated[str, Form(max_length=200)], next: Annotated[str | None, Form()] = None) -> Response:
-        _check_origin(request)
+        check_origin(request)
         tenant = request.app.state.tenants.resolve_key(key.strip())
         if tenant is None:
             return render(request, "login.html", 401, error="That key is unknown or revoked.", next=next)
         target = next if next and next.startswith("/") and not next.startswith("//") else "/"
-        response = _redirect(target)
+        response = redirect(target)
         response.set_cookie(COOKIE, key.strip(), httponly=True, samesite="strict", secure=request.url.scheme == "https",
                             path="/", max_age=7 * 24 * 3600)
         return response
 
     @app.post("/logout", include_in_schema=False)
     def logout(request: Request, csrf: Annotated[str | None, Form()] = None) -> Response:
-        _Session(request).check_form(request, csrf)
-        response = _redirect("/login")
+        Session(request).check_form(request, csrf)
+        response = redirect("/login")
         response.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict")
         return response
 
     @app.get("/", include_in_schema=False)
     def home(request: Request, done: Text = None) -> Response:
-        s = _Session(request)
+        s = Session(request)
         stats = s.mem.stats()
-        return render(request, "home.html", session=s, users=_recent_users(s.mem), stats=stats, done=done)
+        return render(request, "home.html", session=s, users=recent_users(s.mem), stats=stats, done=done)
 
     @app.get("/memories", include_in_schema=False)
     def memories(
@@ -196,23 +83,23 @@ def mount(app: FastAPI) -> None:
         until: Text = None, validity: Text = "current", page: Annotated[int, Query(ge=1, le=100_000)] = 1,
         done: Text = None,
     ) -> Response:
-        s = _Session(request)
+        s = Session(request)
         filters = dict(user=user, kind=kind, session=session, since=since, until=until, validity=validity or "current")
         try:
-            scope = _scope(user, kind, session, since, until, filters["validity"])
+            scope = list_scope(user, kind, session, since, until, filters["validity"])
             total = s.mem.count(**scope)
             items = s.mem.get_all(**scope, limit=PAGE, offset=(page - 1) * PAGE)
         except (RememError, ValueError) as exc:
             return render(request, "memories.html", 422, s, f=filters, items=[], total=0, page=1, pages=1,
-                          error=str(exc), validity=VALIDITY, url=_url)
+                          error=str(exc), validity=VALIDITY, url=page_url)
         pages = max(1, -(-total // PAGE))
         return render(request, "memories.html", session=s, f=filters, items=items, total=total, page=page,
-                      pages=pages, validity=VALIDITY, url=_url, done=done)
+                      pages=pages, validity=VALIDITY, url=page_url, done=done)
 
     @app.get("/search", include_in_schema=False)
     def search(request: Request, user: Text = None, q: Annotated[str | None, Query(max_length=2000)] = None,
                mode: Text = "hybrid", kind: Text = None) -> Response:
-        s = _Session(request)
+        s = Session(request)
         hits, error = [], None
         if q and q.strip():
             try:
@@ -220,11 +107,11 @@ def mount(app: FastAPI) -> None:
             except RememError as exc:
                 error = str(exc)
         return render(request, "search.html", 422 if error else 200, s, user=user, q=q or "", mode=mode or "hybrid",
-                      kind=kind, modes=MODES, hits=hits, error=error, url=_url)
+                      kind=kind, modes=MODES, hits=hits, error=error, url=page_url)
 
     @app.get("/timeline", include_in_schema=False)
     def timeline(request: Request, user: Text = None) -> Response:
-        s = _Session(request)
+        s = Session(request)
         try:
             records = s.mem.get_all(user_id=user or None, limit=1000, oldest_first=True)
         except RememError as exc:
@@ -233,11 +120,11 @@ def mount(app: FastAPI) -> None:
         for rec in records:
             day = (rec.event_time or rec.created_at).astimezone(timezone.utc).strftime("%Y-%m-%d")
             days.setdefault(day, []).append(rec)
-        return render(request, "timeline.html", session=s, user=user, days=days, count=len(records), url=_url)
+        return render(request, "timeline.html", session=s, user=user, days=days, count=len(records), url=page_url)
 
     @app.get("/memory/{memory_id}", include_in_schema=False)
     def memory(request: Request, memory_id: str, done: Text = None) -> Response:
-        s = _Session(request)
+        s = Session(request)
         try:
             rec = s.mem.get(memory_id)
             history = s.mem.history(memory_id)
@@ -247,11 +134,11 @@ def mount(app: FastAPI) -> None:
         links = s.mem.links(memory_id)
         others = {r.id: r for r in s.mem.get_many([l.dst if l.src == rec.id else l.src for l in links])}
         return render(request, "memory.html", session=s, m=rec, history=list(reversed(history)), sources=sources,
-                      links=links, others=others, done=done, url=_url)
+                      links=links, others=others, done=done, url=page_url)
 
     @app.get("/memory/{memory_id}/edit", include_in_schema=False)
     def edit_page(request: Request, memory_id: str) -> Response:
-        s = _Session(request)
+        s = Session(request)
         try:
             rec = s.mem.get(memory_id)
         except RememError as exc:
@@ -268,7 +155,7 @@ def mount(app: FastAPI) -> None:
         reason: Annotated[str, Form(max_length=1000)] = "",
         csrf: Annotated[str | None, Form()] = None,
     ) -> Response:
-        s = _Session(request)
+        s = Session(request)
         s.check_form(request, csrf)
         try:
             rec = s.mem.get(memory_id)
@@ -291,17 +178,17 @@ def mount(app: FastAPI) -> None:
             if new_valid_to != rec.valid_to:
                 fields["valid_to"] = new_valid_to
             if not fields:
-                return _redirect(_url(f"/memory/{memory_id}", done="Nothing changed."))
+                return redirect(page_url(f"/memory/{memory_id}", done="Nothing changed."))
             s.mem.update(memory_id, reason=reason.strip() or "edited in the dashboard", **fields)
         except RememError as exc:
             if isinstance(exc, NotFoundError):
                 return fail(request, s, exc)
             return render(request, "edit.html", 422, s, m=rec, error=str(exc))
-        return _redirect(_url(f"/memory/{memory_id}", done="Saved."))
+        return redirect(page_url(f"/memory/{memory_id}", done="Saved."))
 
     @app.get("/memory/{memory_id}/delete", include_in_schema=False)
     def delete_page(request: Request, memory_id: str) -> Response:
-        s = _Session(request)
+        s = Session(request)
         try:
             rec = s.mem.get(memory_id)
         except RememError as exc:
@@ -312,23 +199,23 @@ def mount(app: FastAPI) -> None:
 
     @app.post("/memory/{memory_id}/delete", include_in_schema=False)
     def delete(request: Request, memory_id: str, csrf: Annotated[str | None, Form()] = None) -> Response:
-        s = _Session(request)
+        s = Session(request)
         s.check_form(request, csrf)
         try:
             rec = s.mem.delete(memory_id, reason="deleted in the dashboard")
         except RememError as exc:
             return fail(request, s, exc)
-        return _redirect(_url("/memories", user=rec.user_id, done="Memory deleted."))
+        return redirect(page_url("/memories", user=rec.user_id, done="Memory deleted."))
 
     @app.get("/purge", include_in_schema=False)
     def purge_page(request: Request, user: Text = None) -> Response:
-        s = _Session(request)
+        s = Session(request)
         if not user:
             return fail(request, s, InvalidInputError("choose a user to purge"))
         count = s.mem.count(user_id=user, include_deleted=True)
         return render(request, "confirm.html", session=s, title=f"Purge user {user}?", action="/purge", user=user,
                       subject=f"{count} memories of {user}, with their history and indexes", button="Purge user",
-                      back=_url("/memories", user=user), typed=user,
+                      back=page_url("/memories", user=user), typed=user,
                       note="This erases everything about the user and cannot be undone. Type the user id to confirm.")
 
     @app.post("/purge", include_in_schema=False)
@@ -338,12 +225,12 @@ def mount(app: FastAPI) -> None:
         confirm: Annotated[str, Form(max_length=256)] = "",
         csrf: Annotated[str | None, Form()] = None,
     ) -> Response:
-        s = _Session(request)
+        s = Session(request)
         s.check_form(request, csrf)
         if confirm != user:
             return render(request, "confirm.html", 422, s, title=f"Purge user {user}?", action="/purge", user=user,
-                          subject=f"all memories of {user}", button="Purge user", back=_url("/memories", user=user),
+                          subject=f"all memories of {user}", button="Purge user", back=page_url("/memories", user=user),
                           typed=user, error="The typed id does not match; nothing was purged.",
                           note="Type the user id to confirm.")
         n = s.mem.purge(user_id=user)
-        return _redirect(_url("/", done=f"Purged {n} memories of {user}."))
+        return redirect(page_url("/", done=f"Purged {n} memories of {user}."))

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-from fastapi import Depends, Request
+import uuid
+from typing import AsyncIterator
+
+from fastapi import Depends, Request, Response
 
 from remem.memory import Memory
 from remem.errors import APIError
+from remem.models import acting_as
+from remem.server.auth import Caller
 from remem.store import DEFAULT_TENANT
 
 CHALLENGE = {"WWW-Authenticate": 'Bearer realm="remem"'}
@@ -22,17 +27,41 @@ def bearer_key(request: Request) -> str:
     return key.strip()
 
 
-def tenant_name(request: Request) -> str:
-    """The caller's tenant: from the API key, or ``default`` on an unauthenticated server."""
+LOCAL = Caller(DEFAULT_TENANT, "local", admin=True)  # an unauthenticated server listens on loopback only
+
+
+def caller(request: Request) -> Caller:
+    """Who is calling: from the API key, or the local admin of an unauthenticated server."""
     state = request.app.state
     if not state.auth:
-        return DEFAULT_TENANT
-    tenant = state.tenants.resolve_key(bearer_key(request))
-    if tenant is None:
+        return LOCAL
+    found = state.tenants.resolve_caller(bearer_key(request))
+    if found is None:
         raise APIError("unknown or revoked API key", status=401, code="unauthorized", headers=CHALLENGE)
-    return tenant
+    return found
 
 
-def tenant_memory(request: Request, tenant: str = Depends(tenant_name)) -> Memory:
+def tenant_name(who: Caller = Depends(caller)) -> str:
+    """The caller's tenant: from the API key, or ``default`` on an unauthenticated server."""
+    return who.tenant
+
+
+async def acting(request: Request, response: Response, who: Caller = Depends(caller)) -> AsyncIterator[Caller]:
+    """Attribute the request's audit entries to the caller's key name and a request id (the
+    client's ``X-Request-ID``, else a new one, echoed in the response)."""
+    request_id = request.headers.get("x-request-id", "")[:64] or uuid.uuid4().hex[:16]
+    response.headers["X-Request-ID"] = request_id
+    with acting_as(who.actor, request_id):
+        yield who
+
+
+def tenant_memory(request: Request, who: Caller = Depends(acting)) -> Memory:
     """The ``Memory`` bound (in the store layer) to the caller's tenant."""
-    return request.app.state.tenants.memory(tenant)
+    return request.app.state.tenants.memory(who.tenant)
+
+
+def admin_memory(request: Request, who: Caller = Depends(acting)) -> Memory:
+    """Like :func:`tenant_memory`, for operations that need an admin-scoped key (403 otherwise)."""
+    if not who.admin:
+        raise APIError("this needs an admin-scoped API key (remem keys create --admin)", status=403, code="forbidden")
+    return request.app.state.tenants.memory(who.tenant)

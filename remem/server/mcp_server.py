@@ -11,8 +11,9 @@ the request's bearer key (set on the ASGI scope by :class:`MCPAuth`).
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
-from typing import Annotated, Any, Callable
+from typing import Annotated, Any, Callable, Literal
 
 import anyio
 from mcp.server.mcpserver import Context, MCPServer
@@ -26,10 +27,13 @@ from starlette.types import Receive, Scope, Send
 from remem._version import __version__
 from remem.errors import RememError
 from remem.memory import Memory
-from remem.models import HistoryEntry, Kind, MemoryRecord
+from remem.models import AuditEntry, HistoryEntry, Kind, MemoryRecord
+from remem.models.procedural import ProcedureHit
+from remem.models.audit import LOCAL_ACTOR, set_actor
 from remem.models.checks import describe
 
 TENANT_SCOPE_KEY = "remem.tenant"
+ACTOR_SCOPE_KEY = "remem.actor"  # the key's name: audit entries of the request are attributed to it
 
 INSTRUCTIONS = (
     "remem is the user's long-term memory. Call search_memory or get_context before answering "
@@ -109,6 +113,53 @@ class History(BaseModel):
     versions: list[VersionOut] = Field(description="Every version, oldest first.")
 
 
+class AuditOut(BaseModel):
+    seq: int
+    at: datetime
+    op: str = Field(description="ADD, UPDATE, DELETE, ARCHIVE, RESTORE, MERGE, ROLLBACK, PURGE, REFUSE, ...")
+    memory_id: str | None
+    actor: str | None = Field(description="The API key's name, or 'local'")
+    versions: str = Field(description="before→after version")
+    reason: str | None
+
+
+class AuditLog(BaseModel):
+    entries: list[AuditOut] = Field(description="Oldest first.")
+    next_after: int | None = Field(description="Pass as after= for the next page; null when this was the last.")
+
+
+def _audit(entry: AuditEntry) -> AuditOut:
+    return AuditOut(seq=entry.seq, at=entry.at, op=entry.op, memory_id=entry.memory_id, actor=entry.actor,
+                    versions=f"{entry.before_version or '-'}→{entry.after_version or '-'}",
+                    reason=entry.detail.get("reason"))
+
+
+class StrategyOut(BaseModel):
+    id: str
+    type: str = Field(description="strategy (learned), or trajectory (a past attempt)")
+    title: str
+    when_to_apply: str | None
+    steps: list[str] = Field(description="What to do (polarity do) or to avoid")
+    polarity: str
+    level: str | None = Field(description="instance (this kind of task) or concept (transfers)")
+    success_rate: float | None
+    score: float
+
+
+class Procedures(BaseModel):
+    procedures: list[StrategyOut]
+
+
+class Learned(BaseModel):
+    trajectory_id: str
+    changes: list[dict[str, Any]] = Field(description="ADD / UPDATE / NOOP per distilled strategy")
+
+
+def _strategy(hit: ProcedureHit) -> StrategyOut:
+    return StrategyOut(id=hit.memory.id, type=hit.type, title=hit.title, when_to_apply=hit.when_to_apply, steps=hit.steps,
+                       polarity=hit.polarity, level=hit.level, success_rate=hit.success_rate, score=hit.score)
+
+
 def _version(entry: HistoryEntry) -> VersionOut:
     return VersionOut(version=entry.version, op=entry.op.value, changed_at=entry.changed_at, reason=entry.reason,
                       changed_fields=entry.changed_fields, content=entry.record.content)
@@ -150,6 +201,8 @@ def build_mcp(memory_for: Callable[[str | None], Memory]) -> MCPServer:
         request = ctx.request_context.request if ctx.request_context is not None else None
         scope = getattr(request, "scope", None)
         tenant = scope.get(TENANT_SCOPE_KEY) if isinstance(scope, dict) else None
+        actor = scope.get(ACTOR_SCOPE_KEY) if isinstance(scope, dict) else None
+        set_actor(f"{actor or LOCAL_ACTOR} (mcp)", uuid.uuid4().hex[:16])  # this tool call's audit entries
         return memory_for(tenant)
 
     async def call(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
@@ -245,6 +298,53 @@ def build_mcp(memory_for: Callable[[str | None], Memory]) -> MCPServer:
         entries = await call(mem.history, memory_id)
         return _out(History(id=memory_id, versions=[_version(e) for e in entries]))
 
+    @server.tool(description="Learn from a finished task: store its steps and outcome (success or failure); with an "
+                             "LLM, distil reusable strategies (what to do, or what to avoid).", annotations=UPDATE)
+    async def learn(
+        task: Annotated[str, Field(min_length=1, max_length=10_000, description="The task that was attempted.")],
+        trajectory: Annotated[list[str | dict[str, Any]], Field(min_length=1, max_length=500, description="The steps taken.")],
+        outcome: Annotated[Literal["success", "failure"], Field(description="How it ended.")],
+        ctx: Context,
+        feedback: Annotated[str | None, Field(max_length=10_000, description="What the user or environment said.")] = None,
+        task_id: Annotated[str | None, Field(max_length=256, description="The id given to recall_procedures.")] = None,
+        agent_id: Annotated[str | None, Field(max_length=256, description="The agent that learns.")] = None,
+        user_id: Annotated[str | None, Field(max_length=256, description="Optional: a user-specific lesson.")] = None,
+    ) -> Annotated[CallToolResult, Learned]:
+        mem = memory(ctx)
+        result = await call(mem.learn, task, trajectory, outcome, feedback=feedback, task_id=task_id,
+                            agent_id=agent_id, user_id=user_id)
+        return _out(Learned(trajectory_id=result.trajectory.id, changes=[c.model_dump() for c in result.changes]))
+
+    @server.tool(description="Before a task: recall strategies learned from earlier successes and failures, best "
+                             "first (pass task_id, then report the outcome with learn). With task_id it notes "
+                             "what it showed, to count the outcome on it.", annotations=ADD)
+    async def recall_procedures(
+        task: Annotated[str, Field(min_length=1, max_length=10_000, description="The new task.")],
+        ctx: Context,
+        limit: Annotated[int, Field(ge=1, le=20, description="At most this many.")] = 5,
+        task_id: Annotated[str | None, Field(max_length=256, description="An id for this task, to learn its outcome.")] = None,
+        agent_id: Annotated[str | None, Field(max_length=256, description="The agent.")] = None,
+        user_id: Annotated[str | None, Field(max_length=256, description="Optional: the user.")] = None,
+    ) -> Annotated[CallToolResult, Procedures]:
+        mem = memory(ctx)
+        hits = await call(mem.procedures, task, agent_id=agent_id, user_id=user_id, limit=limit, task_id=task_id)
+        return _out(Procedures(procedures=[_strategy(h) for h in hits]))
+
+    @server.tool(description="The audit log of a user's memories, oldest first: every add, change, deletion, "
+                             "archiving, merge and rollback with when and who. Read-only.", annotations=READ)
+    async def audit_log(
+        user_id: UserId,
+        ctx: Context,
+        memory_id: Annotated[str | None, Field(max_length=256, description="Only this memory.")] = None,
+        since: Annotated[str | None, Field(max_length=100, description="Only entries from this time (ISO 8601).")] = None,
+        limit: Annotated[int, Field(ge=1, le=200, description="At most this many entries.")] = 50,
+        after: Annotated[int, Field(ge=0, le=2**63 - 1, description="Only entries after this seq (paging).")] = 0,
+    ) -> Annotated[CallToolResult, AuditLog]:
+        mem = memory(ctx)
+        entries = await call(mem.audit, user_id=user_id, memory_id=memory_id, since=since, limit=limit, after=after)
+        nxt = entries[-1].seq if len(entries) == limit else None
+        return _out(AuditLog(entries=[_audit(e) for e in entries], next_after=nxt))
+
     @server.tool(description="Delete (forget) one memory by id. It disappears from search and lists; "
                              "its history is kept.", annotations=DELETE)
     async def delete_memory(
@@ -263,26 +363,27 @@ class MCPAuth:
     """ASGI wrapper in front of the MCP endpoint: resolve the bearer key, put the
     tenant on the scope, or answer 401 in the REST error shape."""
 
-    def __init__(self, app: Any, resolve: Callable[[Scope], str | None]) -> None:
+    def __init__(self, app: Any, resolve: Callable[[Scope], Any]) -> None:
         self.app = app
-        self.resolve = resolve
+        self.resolve = resolve  # scope -> a Caller (tenant, actor), or None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         from remem.server.errors import error_response
 
-        tenant = await anyio.to_thread.run_sync(lambda: self.resolve(scope))
-        if tenant is None:
+        caller = await anyio.to_thread.run_sync(lambda: self.resolve(scope))
+        if caller is None:
             response = error_response(
                 401, "unauthorized", "missing, unknown or revoked API key (Authorization: Bearer <key>)",
                 {"WWW-Authenticate": 'Bearer realm="remem"'},
             )
             await response(scope, receive, send)
             return
-        scope[TENANT_SCOPE_KEY] = tenant
+        scope[TENANT_SCOPE_KEY] = caller.tenant
+        scope[ACTOR_SCOPE_KEY] = caller.actor
         await self.app(scope, receive, send)
 
 
-def http_endpoint(server: MCPServer, resolve: Callable[[Scope], str | None], host: str) -> tuple[Any, Any]:
+def http_endpoint(server: MCPServer, resolve: Callable[[Scope], Any], host: str) -> tuple[Any, Any]:
     """(ASGI endpoint for ``/mcp``, the session manager whose ``run()`` the app lifespan must enter).
 
     Stateless JSON mode: each POST is self-contained, so any worker can answer it.

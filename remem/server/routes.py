@@ -99,7 +99,7 @@ def search(body: SearchRequest, mem: Mem) -> HitList:
     hits = mem.search(
         body.query, user_id=body.user_id, agent_id=body.agent_id, session_id=body.session_id, limit=body.limit,
         filters=body.filters, time_range=body.time_range, kind=_kinds(body.kind), mode=body.mode,
-        now=body.now, as_of=body.as_of, threshold=body.threshold,
+        now=body.now, as_of=body.as_of, threshold=body.threshold, include_archived=body.include_archived,
     )
     return HitList(items=hits)
 
@@ -126,6 +126,7 @@ def list_memories(
     until: Annotated[str | None, Query(max_length=100, description="event time before")] = None,
     filters: Annotated[str | None, Query(max_length=10_000, description="a JSON object of filters")] = None,
     include_deleted: bool = False,
+    include_archived: bool = False,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> MemoryPage:
@@ -133,8 +134,9 @@ def list_memories(
         user_id=user_id, agent_id=agent_id, session_id=session_id, kind=_kinds(kind),
         filters=_filters(filters), time_range=_time_range(since, until),
     )
-    items = mem.get_all(**scope, limit=limit, offset=offset, include_deleted=include_deleted)
-    total = mem.count(**scope, include_deleted=include_deleted)
+    hidden = dict(include_deleted=include_deleted, include_archived=include_archived)
+    items = mem.get_all(**scope, limit=limit, offset=offset, **hidden)
+    total = mem.count(**scope, **hidden)
     more = offset + len(items) < total and len(items) == limit
     return MemoryPage(items=items, total=total, limit=limit, offset=offset, next_offset=offset + limit if more else None)
 

@@ -89,6 +89,7 @@ class SearchRequest(Strict):
     threshold: Annotated[float, Field(ge=0, le=1)] | None = Field(
         None, description="Drop hits whose score (estimated probability of relevance) is below this"
     )
+    include_archived: bool = Field(False, description="Also search memories maintenance archived")
 
 
 class ContextRequest(Strict):

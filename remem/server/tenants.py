@@ -83,6 +83,13 @@ class Tenants:
     def resolve_key(self, key: str) -> str | None:
         return auth.resolve_key(self._root, key)
 
+    def names(self) -> list[str]:
+        """Every tenant with data in the store."""
+        return self._root.tenants()
+
+    def resolve_caller(self, key: str) -> auth.Caller | None:
+        return auth.resolve_caller(self._root, key)
+
     def ready(self) -> dict[str, Any]:
         """Raise if the store cannot answer a query; used by the readiness probe."""
         self.memory("default").count()

@@ -8,9 +8,9 @@ from typing import Any, Iterator, Protocol
 
 import numpy as np
 
-from remem.models import Filters, HistoryEntry, Kind, MemoryRecord, Operation
+from remem.models import AuditEntry, Filters, HistoryEntry, Kind, MemoryRecord, Operation
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: archived_at, the audit log
 DOC_FREQ_CAP = 5_000  # doc_freqs stops counting there: an IDF that low barely weighs anyway
 DEFAULT_TENANT = "default"
 
@@ -28,6 +28,7 @@ class Query:
     valid_at: datetime | None = None  # only facts valid at that time (valid_from <= t < valid_to)
     not_ended_at: datetime | None = None  # only facts whose validity has not ended at t (valid_to > t)
     include_deleted: bool = False
+    include_archived: bool = False
     ids: list[str] | None = None
 
     @property
@@ -40,7 +41,7 @@ class Query:
         """True when only user scope and validity narrow the query (what ``Memory.search``
         always sends): nearly every row passes, so an index walk with the rows checked
         afterwards beats scanning the filtered candidates."""
-        return not (self._narrowed() or self.include_deleted)
+        return not (self._narrowed() or self.include_deleted or self.include_archived)
 
     def _narrowed(self) -> bool:
         """Whether anything but user scope and validity narrows the query."""
@@ -127,6 +128,12 @@ class Store(Protocol):
         NotFoundError if unknown, InvalidInputError if not newer or moved to another user."""
         ...
 
+    def save_versions(
+        self, items: list[tuple[MemoryRecord, str | None]], *, op: Operation, changed_fields: list[str], actor: str | None = None
+    ) -> list[MemoryRecord]:
+        """Save many (record, reason) new versions whose text and vector stay, in one transaction."""
+        ...
+
     def get(self, memory_id: str) -> MemoryRecord | None:
         """The record with that id (deleted ones too), or None."""
         ...
@@ -145,6 +152,14 @@ class Store(Protocol):
 
     def history(self, memory_id: str) -> list[HistoryEntry]:
         """Every version of a memory, oldest first (empty if unknown)."""
+        ...
+
+    def histories(self, ids: list[str]) -> dict[str, list[HistoryEntry]]:
+        """The history of each of ``ids``, oldest first (ids without history are left out)."""
+        ...
+
+    def user_ids(self) -> list[str | None]:
+        """Every user with memories in this tenant (None stands for memories without a user)."""
         ...
 
     def purge(self, *, user_id: str) -> int:
@@ -182,6 +197,26 @@ class Store(Protocol):
         """The links from or to a memory."""
         ...
 
+    def record_audit(self, entries: list[AuditEntry]) -> None:
+        """Append audit entries for operations that make no version (every version a write
+        makes is audited by the store itself, in the same transaction)."""
+        ...
+
+    def audit(
+        self,
+        *,
+        user_id: str | None = None,
+        memory_id: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        ops: list[str] | None = None,
+        limit: int = 100,
+        after_seq: int = 0,
+    ) -> list[AuditEntry]:
+        """This tenant's audit entries after ``after_seq``, oldest first, narrowed by user,
+        memory, time (inclusive) and operation."""
+        ...
+
     def export(self, query: Query) -> Iterator[dict[str, Any]]:
         """Every matching memory, deleted ones too, as an item with its history, index text, vector and links."""
         ...
@@ -199,12 +234,16 @@ class Store(Protocol):
         ...
 
     # API keys are admin operations: not bound to self.tenant (the key names its tenant)
-    def create_api_key(self, key_hash: str, tenant: str, name: str | None = None) -> None:
-        """Store a key hash bound to ``tenant``; InvalidInputError if it exists."""
+    def create_api_key(self, key_hash: str, tenant: str, name: str | None = None, scope: str = "member") -> None:
+        """Store a key hash bound to ``tenant`` (admin operation); ``scope``: "member" or "admin"."""
         ...
 
     def resolve_api_key(self, key_hash: str) -> str | None:
         """The tenant of a live key, or None (unknown or revoked)."""
+        ...
+
+    def api_key_info(self, key_hash: str) -> dict[str, Any] | None:
+        """``{"tenant", "name", "scope"}`` of a live key, or None (admin operation)."""
         ...
 
     def list_api_keys(self) -> list[dict[str, Any]]:

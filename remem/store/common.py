@@ -14,6 +14,7 @@ from remem.errors import InvalidInputError, RememError
 from remem.models import HistoryEntry, MemoryRecord, check_content
 from remem.models.checks import MAX_ID_CHARS
 from remem.store.base import Link
+from remem.store.codec import decode
 
 
 @dataclass
@@ -28,11 +29,16 @@ class ParsedItem:
     fingerprint: str | None
 
 
-def encode_vector(vector: Any) -> str | None:
-    """A vector as export text: base64 of its float32 bytes (the inverse of the parsing below)."""
+def encode_vector(vector: Any, dim: int | None = None) -> str | None:
+    """A vector as export text: base64 of its float32 bytes (the inverse of the parsing below).
+
+    A stored blob (bytes) is decoded first when ``dim`` is known, so an int8 store exports
+    float32 like any other; without ``dim`` bytes are taken as float32 already."""
     if vector is None:
         return None
     if isinstance(vector, (bytes, memoryview)):
+        if dim is not None:
+            return base64.b64encode(decode(bytes(vector), dim).tobytes()).decode()
         return base64.b64encode(bytes(vector)).decode()
     array = vector.to_numpy() if hasattr(vector, "to_numpy") else vector
     return base64.b64encode(np.asarray(array, dtype=np.float32).tobytes()).decode()

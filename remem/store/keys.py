@@ -15,7 +15,8 @@ from remem.models import parse_time
 from remem.store.dialect import Dialect
 from remem.store.filters import format_time
 
-_COLUMNS = ("key_hash", "tenant", "name", "created_at", "revoked_at")
+_COLUMNS = ("key_hash", "tenant", "name", "created_at", "revoked_at", "scope")
+SCOPES = ("member", "admin")  # admin: also maintenance and rollback
 
 
 class ApiKeys:
@@ -27,12 +28,15 @@ class ApiKeys:
         def _select(self, sql: str, params: Any) -> list[dict[str, Any]]: ...
         def _write(self, what: str) -> AbstractContextManager[Any]: ...
 
-    def create_api_key(self, key_hash: str, tenant: str, name: str | None = None) -> None:
+    def create_api_key(self, key_hash: str, tenant: str, name: str | None = None, scope: str = "member") -> None:
         """Store a new key hash bound to ``tenant``; InvalidInputError if that hash exists."""
+        if scope not in SCOPES:
+            raise InvalidInputError(f"key scope must be one of {SCOPES}")
         d = self.dialect
         now = d.time(datetime.now(timezone.utc))
+        columns = ("key_hash", "tenant", "name", "created_at", "scope")
         with self._write("create_api_key") as cur:
-            cur = cur.execute(d.insert_ignore("api_keys", _COLUMNS[:4]), (key_hash, tenant, name, now))
+            cur = cur.execute(d.insert_ignore("api_keys", columns), (key_hash, tenant, name, now, scope))
             if cur.rowcount == 0:
                 raise InvalidInputError("that API key already exists")
 
@@ -42,9 +46,11 @@ class ApiKeys:
         created = parse_time(row["created_at"], field="created_at")
         revoked = parse_time(row.get("revoked_at"), field="revoked_at")
         with self._write("import_api_key") as cur:
+            scope = row.get("scope") or "member"
             cur = cur.execute(
                 d.insert_ignore("api_keys", _COLUMNS),
-                (row["key_hash"], row["tenant"], row.get("name"), d.time(created), d.time(revoked)),
+                (row["key_hash"], row["tenant"], row.get("name"), d.time(created), d.time(revoked),
+                 scope if scope in SCOPES else "member"),
             )
             return cur.rowcount > 0
 
@@ -55,8 +61,16 @@ class ApiKeys:
         )
         return rows[0]["tenant"] if rows else None
 
+    def api_key_info(self, key_hash: str) -> dict[str, Any] | None:
+        """Tenant, name and scope of a live (not revoked) key, or None."""
+        rows = self._select(
+            f"SELECT tenant, name, scope FROM api_keys WHERE key_hash = {self.dialect.mark} AND revoked_at IS NULL",
+            (key_hash,),
+        )
+        return rows[0] if rows else None
+
     def list_api_keys(self) -> list[dict[str, Any]]:
-        """Every key (hash, tenant, name, created_at, revoked_at as fixed-width UTC text), oldest first."""
+        """Every key (hash, tenant, name, created_at, revoked_at as fixed-width UTC text, scope), oldest first."""
         rows = self._select(f"SELECT {', '.join(_COLUMNS)} FROM api_keys ORDER BY created_at", ())
         load = self.dialect.load_time
         return [

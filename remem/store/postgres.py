@@ -33,7 +33,7 @@ from remem.store.base import DEFAULT_TENANT, DOC_FREQ_CAP, Query, Write
 from remem.store.common import ParsedItem
 from remem.store.dialect import POSTGRES
 from remem.store.pg_db import Database, dict_row, pg_error, psycopg, redact, split_url, sql
-from remem.store.sqlbase import SQLStoreBase
+from remem.store.sqlbase import SQLStoreBase, import_audit
 from remem.store.text import keywords, words
 
 __all__ = ["BM25_B", "BM25_K1", "EXACT_SUBSET_LIMIT", "PostgresStore", "redact", "split_url"]
@@ -150,7 +150,9 @@ class PostgresStore(SQLStoreBase):
                         )
                         out.append(core.from_row(cur.fetchone(), POSTGRES))
                 fresh = [w for w, new in zip(writes, inserted) if new]
-                self._history(cur, [(w.record, Operation.ADD, w.reason, actor, []) for w in fresh])
+                self._history(
+                    cur, [(w.record, Operation.ADD, w.reason, actor, []) for w in fresh], rows={w.record.id: w.record for w in fresh}
+                )
         except InvalidInputError as exc:
             if "ix_memories_id" in str(exc):
                 raise InvalidInputError(f"a memory with id {self._clashing_id(writes)!r} already exists") from exc
@@ -203,10 +205,11 @@ class PostgresStore(SQLStoreBase):
                 "DELETE FROM links WHERE tenant = %s AND (src = ANY(%s) OR dst = ANY(%s))", (self.tenant, ids, ids)
             )
             cur.execute("DELETE FROM memories WHERE tenant = %s AND user_id = %s", (self.tenant, user_id))
+            self._scrub_audit(cur, user_id, ids)
         if self._db.purge_vacuum and ids:
             try:
                 with self._db.pool.connection() as conn:
-                    conn.execute("VACUUM memories, history, links")
+                    conn.execute("VACUUM memories, history, links, audit")
             except psycopg.Error as exc:  # the rows are gone either way; VACUUM only reclaims space
                 log.warning("VACUUM after purge failed: %s", exc)
         return len(ids)
@@ -338,7 +341,11 @@ class PostgresStore(SQLStoreBase):
         cur.execute(self._INSERT + "ON CONFLICT DO NOTHING RETURNING id", row)
         if cur.fetchone() is None:
             return False
-        self._history(cur, [(h.record, h.op, h.reason, h.actor, h.changed_fields) for h in p.history])
+        self._history(
+            cur, [(h.record, h.op, h.reason, h.actor, h.changed_fields) for h in p.history], audited=False,
+            rows={p.record.id: p.record},
+        )
+        self._audit(cur, [import_audit(p.record)])
         if p.links:
             self._put_links(cur, p.links)
         return True

@@ -1,4 +1,4 @@
--- remem SQLite schema, version 1. PRAGMA user_version holds the version.
+-- remem SQLite schema, version 1; sqlite_migrations/ takes it on from there. PRAGMA user_version holds the version.
 CREATE TABLE IF NOT EXISTS meta (
     key   TEXT PRIMARY KEY,
     value TEXT NOT NULL

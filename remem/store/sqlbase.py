@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Iterator
 
 import numpy as np
 
-from remem.models import HistoryEntry, MemoryRecord, Operation
+from remem.models import AuditEntry, HistoryEntry, MemoryRecord, Operation
 from remem.store import sql
 from remem.store.base import SCHEMA_VERSION, Link, Query
 from remem.store.common import ParsedItem, encode_vector, parse_export_items
@@ -26,6 +26,24 @@ def chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
     """``items`` in consecutive lists of at most ``size``."""
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+def import_audit(record: MemoryRecord) -> AuditEntry:
+    """The audit entry of one imported memory (its history came with it, unaudited)."""
+    return AuditEntry(
+        at=datetime.now(timezone.utc), op="IMPORT", memory_id=record.id, user_id=record.user_id,
+        after_version=record.version, detail={"content": record.content},
+    )
+
+
+def _fetch(cur: Any, text: str, params: Any) -> list[dict[str, Any]]:
+    """Rows as dicts from a cursor of either backend (an sqlite3 connection or a psycopg dict cursor)."""
+    result = cur.execute(text, params)  # sqlite3: a new cursor; psycopg: the cursor itself
+    rows = result.fetchall()
+    if rows and not isinstance(rows[0], dict):
+        names = [c[0] for c in result.description]
+        rows = [dict(zip(names, r)) for r in rows]
+    return rows
 
 
 class SQLStoreBase(ApiKeys):
@@ -46,10 +64,56 @@ class SQLStoreBase(ApiKeys):
     def _where(self, query: Query) -> tuple[str, list[Any]]:
         return sql.where(query, self.tenant, self.dialect)
 
-    def _history(self, cur: Any, entries: list[sql.HistoryItem]) -> None:
-        """Append history rows inside the caller's transaction."""
+    def _history(
+        self, cur: Any, entries: list[sql.HistoryItem], *, audited: bool = True, rows: dict[str, MemoryRecord] | None = None
+    ) -> None:
+        """Append history rows, and their audit entries, inside the caller's transaction. An entry
+        that is its memory's row as just written (``rows``: id -> record) is stored compactly."""
         if entries:
-            cur.executemany(sql.history_insert(self.dialect), sql.history_params(self.tenant, entries, self.dialect))
+            params = sql.history_params(self.tenant, entries, self.dialect, rows)
+            cur.executemany(sql.history_insert(self.dialect), params)
+            if audited:
+                self._audit(cur, [sql.audit_of_version(*entry) for entry in entries])
+
+    def _audit(self, cur: Any, entries: list[AuditEntry]) -> None:
+        """Append audit entries inside the caller's transaction (actor and request id from
+        :func:`~remem.models.audit.acting_as` unless the entry names them)."""
+        if entries:
+            cur.executemany(sql.audit_insert(self.dialect), sql.audit_params(self.tenant, entries, self.dialect))
+
+    def _scrub_audit(self, cur: Any, user_id: str, ids: list[str]) -> None:
+        """Purge: the user's audit entries keep their memory ids and operations, lose their
+        content, and name the user only by a one-way token (:func:`sql.purged_user`)."""
+        d, token = self.dialect, sql.purged_user(self.tenant, user_id)
+        cur.execute(
+            f"UPDATE audit SET detail = NULL, user_id = {d.mark} WHERE tenant = {d.mark} AND user_id = {d.mark}",
+            (token, self.tenant, user_id),
+        )
+        for chunk in chunks(ids, d.chunk):
+            cond, params = d.in_list("memory_id", chunk)
+            cur.execute(f"UPDATE audit SET detail = NULL WHERE tenant = {d.mark} AND {cond}", (self.tenant, *params))
+        self._audit(cur, [AuditEntry(at=datetime.now(timezone.utc), op="PURGE", user_id=token, detail={"memories": len(ids)})])
+
+    def record_audit(self, entries: list[AuditEntry]) -> None:
+        """Append entries for operations that make no version (refusals, rollbacks, maintenance runs)."""
+        with self._write("audit") as cur:
+            self._audit(cur, entries)
+
+    def audit(
+        self,
+        *,
+        user_id: str | None = None,
+        memory_id: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        ops: list[str] | None = None,
+        limit: int = 100,
+        after_seq: int = 0,
+    ) -> list[AuditEntry]:
+        """The tenant's audit entries, oldest first, narrowed by user, memory, time and operation."""
+        text, params = sql.audit_select(self.tenant, self.dialect, user_id, memory_id, since, until, ops, after_seq)
+        rows = self._select(text, (*params, limit))
+        return [sql.audit_entry(r, self.dialect) for r in rows]
 
     def _put_links(self, cur: Any, links: list[Link]) -> None:
         """Upsert links inside the caller's transaction."""
@@ -88,12 +152,44 @@ class SQLStoreBase(ApiKeys):
         """Every version of the memory, oldest first (empty if unknown)."""
         return self._histories([memory_id]).get(memory_id, [])
 
+    def histories(self, ids: list[str]) -> dict[str, list[HistoryEntry]]:
+        """The history of each of ``ids`` (oldest first), in one round trip per chunk."""
+        out: dict[str, list[HistoryEntry]] = {}
+        for chunk in chunks(ids, self.dialect.chunk):
+            out.update(self._histories(chunk))
+        return out
+
+    def user_ids(self) -> list[str | None]:
+        """Every user with memories in this tenant (None for memories without one)."""
+        rows = self._select(f"SELECT DISTINCT user_id FROM memories WHERE tenant = {self.dialect.mark}", (self.tenant,))
+        return sorted((r["user_id"] for r in rows), key=lambda u: (u is not None, u or ""))
+
     def _histories(self, ids: list[str]) -> dict[str, list[HistoryEntry]]:
         text, params = sql.history_select(self.dialect, ids)
+        found = self._select(text, (self.tenant, *params))
+        compact = list({r["memory_id"] for r in found if sql.load_snapshot(r["snapshot"]) is not None})
+        rows = {rec.id: rec for rec in self.get_many(compact)} if compact else {}
         out: dict[str, list[HistoryEntry]] = {}
-        for r in self._select(text, (self.tenant, *params)):
-            out.setdefault(r["memory_id"], []).append(sql.history_entry(r, self.dialect))
+        for r in found:
+            out.setdefault(r["memory_id"], []).append(sql.history_entry(r, self.dialect, rows.get(r["memory_id"])))
         return out
+
+    def _expand_history(self, cur: Any, memory_id: str) -> None:
+        """Before a new version replaces the memory's row: give the history row of the version
+        stored now its full snapshot (it was compact: it is the row). In the caller's transaction."""
+        d, p = self.dialect, self.dialect.mark
+        lock = " FOR UPDATE" if d.name == "postgresql" else ""  # SQLite's writers are serialised already
+        found = _fetch(cur, f"SELECT {sql.COLS} FROM memories WHERE tenant = {p} AND id = {p}{lock}", (self.tenant, memory_id))
+        if not found:
+            return
+        row = sql.from_row(found[0], d)
+        for h in _fetch(
+            cur, f"SELECT hid, snapshot FROM history WHERE tenant = {p} AND memory_id = {p} AND version = {p}",
+            (self.tenant, memory_id, row.version),
+        ):
+            if sql.load_snapshot(h["snapshot"]) is not None:
+                full = sql.snapshot_record(h["snapshot"], row, row.version)
+                cur.execute(f"UPDATE history SET snapshot = {p} WHERE hid = {p}", (d.snapshot(full), h["hid"]))
 
     def links(self, memory_id: str) -> list[Link]:
         """The links from or to the memory."""
@@ -122,9 +218,28 @@ class SQLStoreBase(ApiKeys):
     ) -> MemoryRecord:
         """Overwrite the current row with ``record`` (a new version) and log it in history."""
         with self._write("save_version") as cur:
-            self._overwrite(cur, record, index_text, vector)
-            self._history(cur, [(record, op, reason, actor, changed_fields or [])])
+            self._save_in(cur, [(record, reason)], op, changed_fields or [], index_text, vector, actor)
         return record
+
+    def save_versions(
+        self, items: list[tuple[MemoryRecord, str | None]], *, op: Operation, changed_fields: list[str], actor: str | None = None
+    ) -> list[MemoryRecord]:
+        """Save many (record, reason) new versions that keep their text and vector (archiving,
+        restoring) in one transaction."""
+        if items:
+            with self._write("save_versions") as cur:
+                self._save_in(cur, items, op, changed_fields, None, None, actor)
+        return [record for record, _ in items]
+
+    def _save_in(
+        self, cur: Any, items: list[tuple[MemoryRecord, str | None]], op: Operation, changed: list[str],
+        index_text: str | None, vector: np.ndarray | None, actor: str | None,
+    ) -> None:
+        """Overwrite each row with its new version and log them in history, in the caller's transaction."""
+        for record, _ in items:
+            self._expand_history(cur, record.id)
+            self._overwrite(cur, record, index_text, vector)
+        self._history(cur, [(r, op, reason, actor, changed) for r, reason in items], rows={r.id: r for r, _ in items})
 
     def touch(self, ids: list[str], when: datetime) -> None:
         """Count an access (no new version: access stats are not content)."""
@@ -149,10 +264,10 @@ class SQLStoreBase(ApiKeys):
 
     # -- export / import / stats -----------------------------------------------------
     def export(self, query: Query) -> Iterator[dict[str, Any]]:
-        """Every matching memory (deleted ones too) with its history, index text, vector and links."""
+        """Every matching memory (deleted and archived ones too) with its history, index text, vector and links."""
         d = self.dialect
-        where, params = self._where(Query(**{**query.__dict__, "include_deleted": True}))
-        last = 0
+        where, params = self._where(Query(**{**query.__dict__, "include_deleted": True, "include_archived": True}))
+        last, dim = 0, self._dim()  # dim: stored int8 vectors export as float32
         while True:
             rows = self._select(
                 f"SELECT {self._EXPORT_SELECT} WHERE {where} AND m.{d.rowid} > {d.mark} ORDER BY m.{d.rowid} LIMIT 500",
@@ -175,7 +290,7 @@ class SQLStoreBase(ApiKeys):
                     "record": record.model_dump(mode="json"),
                     "index_text": row["_text"],
                     "fingerprint": row["_fp"],
-                    "vector": encode_vector(row["_vec"]),
+                    "vector": encode_vector(row["_vec"], dim),
                     "history": [h.model_dump(mode="json") for h in history.get(record.id, [])],
                     "links": links.get(record.id, []),
                 }
@@ -201,14 +316,17 @@ class SQLStoreBase(ApiKeys):
         """The tenant's part of :meth:`stats`: memories, users, sessions, kinds, history, links, model."""
         p, t = self.dialect.mark, (self.tenant,)
         by_kind = {r["kind"]: r["n"] for r in self._select(
-            f"SELECT kind, count(*) AS n FROM memories WHERE tenant = {p} AND deleted_at IS NULL GROUP BY kind", t)}
+            f"SELECT kind, count(*) AS n FROM memories WHERE tenant = {p} AND deleted_at IS NULL AND archived_at IS NULL "
+            "GROUP BY kind", t)}
         one = self._select(
-            "SELECT count(*) AS total, count(deleted_at) AS deleted, count(DISTINCT user_id) AS users, "
+            "SELECT count(*) AS total, count(deleted_at) AS deleted, "
+            "count(CASE WHEN archived_at IS NOT NULL AND deleted_at IS NULL THEN 1 END) AS archived, count(DISTINCT user_id) AS users, "
             f"count(DISTINCT session_id) AS sessions FROM memories WHERE tenant = {p}", t)[0]
         meta = {r["key"]: r["value"] for r in self._select(f"SELECT key, value FROM {self.dialect.meta_table}", ())}
         return {
-            "memories": int(one["total"] or 0) - int(one["deleted"] or 0),
+            "memories": int(one["total"] or 0) - int(one["deleted"] or 0) - int(one["archived"] or 0),
             "deleted": int(one["deleted"] or 0),
+            "archived": int(one["archived"] or 0),
             "users": int(one["users"] or 0),
             "sessions": int(one["sessions"] or 0),
             "by_kind": by_kind,

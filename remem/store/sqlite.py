@@ -20,9 +20,10 @@ from remem.errors import InvalidInputError, NotFoundError, StoreError
 from remem.models import MemoryRecord, Operation
 from remem.store import sql
 from remem.store.base import DEFAULT_TENANT, DOC_FREQ_CAP, Query, Write
+from remem.store.codec import DEFAULT_CODEC
 from remem.store.common import ParsedItem
 from remem.store.dialect import SQLITE
-from remem.store.sqlbase import SQLStoreBase, chunks
+from remem.store.sqlbase import SQLStoreBase, chunks, import_audit
 from remem.store.sqlite_db import APPLICATION_ID, Database, Transaction
 from remem.store.sqlite_vectors import EXACT_SUBSET_LIMIT, SQLiteVectorSearch
 from remem.store.text import fts_query, stem
@@ -98,12 +99,14 @@ class SQLiteStore(SQLiteVectorSearch, SQLStoreBase):
             meta = dict(conn.execute("SELECT key, value FROM meta WHERE key IN ('embed_model','embed_dim')"))
             if not meta:
                 conn.execute("INSERT INTO meta VALUES ('embed_model', ?), ('embed_dim', ?)", (model, str(dim)))
+                conn.execute("INSERT OR IGNORE INTO meta VALUES ('vector_codec', ?)", (DEFAULT_CODEC,))  # new store: int8
             else:
                 sql.check_same_embedding(str(self.path), meta, model, dim)
         if db.index is None:
             db.dim = dim
             db.index = VectorIndex(
-                dim, cache_dir=Path(str(self.path) + ".idx"), hnsw_threshold=db.hnsw_threshold, store_id=store_id
+                dim, cache_dir=Path(str(self.path) + ".idx"), hnsw_threshold=db.hnsw_threshold, store_id=store_id,
+                hnsw_dtype=self._graph_dtype(),
             )
 
     # -- writes ----------------------------------------------------------------------
@@ -123,7 +126,7 @@ class SQLiteStore(SQLiteVectorSearch, SQLStoreBase):
                         out.append(self._get_in(conn, existing[0]))
                         continue
                 self._insert_row(conn, w.record, w.index_text, w.vector, w.fingerprint)
-                self._history(conn, [(w.record, Operation.ADD, w.reason, actor, [])])
+                self._history(conn, [(w.record, Operation.ADD, w.reason, actor, [])], rows={w.record.id: w.record})
                 out.append(w.record)
         return out
 
@@ -154,9 +157,7 @@ class SQLiteStore(SQLiteVectorSearch, SQLStoreBase):
         return rowid
 
     def _put_vector(self, conn: sqlite3.Connection, rowid: int, user_key: str, vector: np.ndarray) -> None:
-        blob = np.ascontiguousarray(vector, dtype=np.float32).tobytes()
-        if self._db.dim is not None and len(blob) != 4 * self._db.dim:
-            raise InvalidInputError(f"vector has {len(blob) // 4} dims, store expects {self._db.dim}")
+        blob = self._vector_blob(conn, vector)  # in the store's codec (sqlite_vectors.py)
         conn.execute("INSERT OR IGNORE INTO partitions (tenant, user_key) VALUES (?, ?)", (self.tenant, user_key))
         conn.execute("DELETE FROM vectors WHERE mem_rowid = ?", (rowid,))
         conn.execute(
@@ -208,6 +209,7 @@ class SQLiteStore(SQLiteVectorSearch, SQLStoreBase):
                     (self.tenant, *chunk, *chunk),
                 )
             conn.execute("DELETE FROM memories WHERE tenant = ? AND user_id = ?", (self.tenant, user_id))
+            self._scrub_audit(conn, user_id, ids)
             conn.execute(
                 "UPDATE partitions SET generation = generation + 1 WHERE tenant = ? AND user_key = ?",
                 (self.tenant, user_id),
@@ -267,7 +269,7 @@ class SQLiteStore(SQLiteVectorSearch, SQLStoreBase):
                 f"SELECT m.id AS id, v.vec AS vec FROM memories m JOIN vectors v ON v.mem_rowid = m.rowid WHERE m.tenant = ? AND m.id IN ({marks})",
                 (self.tenant, *chunk),
             ):
-                out[r["id"]] = (out[r["id"]][0], np.frombuffer(r["vec"], dtype=np.float32))
+                out[r["id"]] = (out[r["id"]][0], self._decode_vector(r["vec"]))
         return out
 
     def doc_freqs(self, words: list[str]) -> tuple[int, dict[str, int]]:
@@ -307,7 +309,10 @@ class SQLiteStore(SQLiteVectorSearch, SQLStoreBase):
         ).fetchone():
             return False
         self._insert_row(conn, rec, p.index_text, p.vector, p.fingerprint)
-        self._history(conn, [(h.record, h.op, h.reason, h.actor, h.changed_fields) for h in p.history])
+        self._history(
+            conn, [(h.record, h.op, h.reason, h.actor, h.changed_fields) for h in p.history], audited=False, rows={rec.id: rec}
+        )
+        self._audit(conn, [import_audit(rec)])
         if p.links:
             self._put_links(conn, p.links)
         return True

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import threading
 from importlib import resources
@@ -13,6 +14,8 @@ from remem.store.base import SCHEMA_VERSION
 from remem.store.vector_index import VectorIndex
 
 APPLICATION_ID = 0x52454D4D  # "REMM"
+
+log = logging.getLogger("remem")
 
 
 class Database:
@@ -48,12 +51,22 @@ class Database:
         conn.execute("PRAGMA synchronous = NORMAL")
         if tables == 0:
             script = resources.files("remem.store").joinpath("schema.sql").read_text()
-            with self.transaction():
-                for statement in split_sql(script):
-                    conn.execute(statement)
-                conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
-                conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-        # future: run migrations for version < SCHEMA_VERSION here, in one transaction each
+            with self.transaction():  # BEGIN IMMEDIATE: a second opener of the new file waits, then sees it made
+                if conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 0:
+                    for statement in split_sql(script):
+                        conn.execute(statement)
+                    conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+                    conn.execute("PRAGMA user_version = 1")
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+        for number, name, script in migrations():
+            if number > version:  # one transaction each: a crash leaves the store at the last one
+                with self.transaction():
+                    if conn.execute("PRAGMA user_version").fetchone()[0] >= number:
+                        continue  # another process applied it first
+                    log.info("applying SQLite migration %s to %s", name, self.path)
+                    for statement in split_sql(script):
+                        conn.execute(statement)
+                    conn.execute(f"PRAGMA user_version = {number}")
 
     def transaction(self) -> "Transaction":
         return Transaction(self)
@@ -92,6 +105,13 @@ class Transaction:
 def store_error(path: Path, exc: BaseException) -> StoreError:
     """A database failure (read-only file, disk full, locked too long) as remem's error."""
     return StoreError(f"{path}: {exc} (nothing was written)")
+
+
+def migrations() -> list[tuple[int, str, str]]:
+    """(version, name, sql) of every bundled migration after schema 1, in order."""
+    folder = resources.files("remem.store").joinpath("sqlite_migrations")
+    found = [(int(e.name[:4]), e.name, e.read_text()) for e in folder.iterdir() if e.name.endswith(".sql") and e.name[:4].isdigit()]
+    return sorted(found)
 
 
 def split_sql(script: str) -> list[str]:

@@ -1,13 +1,17 @@
 """Vector search for :class:`~remem.store.sqlite.SQLiteStore`: the derived usearch/numpy index,
-one partition per (tenant, user), with an exact scan of small filtered candidate sets."""
+one partition per (tenant, user), with an exact scan of small filtered candidate sets; and how
+vectors are encoded in the ``vectors`` table (the store's codec, :mod:`remem.store.codec`)."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import sqlite3
+
 import numpy as np
 
-from remem.errors import StoreError
+from remem.errors import InvalidInputError, StoreError
+from remem.store import codec
 from remem.store.base import Query, VectorPartition
 from remem.store.sqlbase import chunks
 from remem.store.sqlite_db import Database
@@ -24,6 +28,28 @@ class SQLiteVectorSearch:
     if TYPE_CHECKING:  # provided by the store
         def _select(self, sql: str, params: Any) -> list[dict[str, Any]]: ...
         def _where(self, query: Query) -> tuple[str, list[Any]]: ...
+        def _dim(self) -> int | None: ...
+
+    # -- encoding ----------------------------------------------------------------------
+    def _vector_blob(self, conn: sqlite3.Connection, vector: np.ndarray) -> bytes:
+        """``vector`` as a blob in the store's codec, read inside the caller's transaction (so a
+        conversion by another process is seen at once); a store without one is float32."""
+        vec = np.ascontiguousarray(vector, dtype=np.float32).reshape(-1)
+        dim = self._db.dim
+        if dim is not None and vec.shape[0] != dim:
+            raise InvalidInputError(f"vector has {vec.shape[0]} dims, store expects {dim}")
+        row = conn.execute("SELECT value FROM meta WHERE key = 'vector_codec'").fetchone()
+        return codec.encode(vec, row[0] if row else codec.FLOAT32)
+
+    def _graph_dtype(self) -> str:
+        """What this store's HNSW graphs hold: int8 for an int8 store, float16 for a float32 one."""
+        rows = self._select("SELECT value FROM meta WHERE key = 'vector_codec'", ())
+        return codec.GRAPH_DTYPE.get(rows[0]["value"] if rows else codec.FLOAT32, "f16")
+
+    def _decode_vector(self, blob: bytes) -> np.ndarray:
+        """A stored blob as float32 (either format)."""
+        dim = self._dim()
+        return np.frombuffer(blob, dtype=np.float32) if dim is None else codec.decode(blob, dim)
 
     def vector_search(self, vector: np.ndarray, query: Query, limit: int) -> list[tuple[str, float]]:
         """Cosine similarity, best first, over the partitions the query's scope allows."""

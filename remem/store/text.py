@@ -35,6 +35,24 @@ def keywords(text: str) -> list[str]:
     return list(seen)
 
 
+def normalized(text: str) -> str:
+    """Text compared for exact duplicates: lower case, punctuation and spacing folded."""
+    return " ".join(words(text))
+
+
+FILLER = frozenset(
+    """ok okay haha hahaha lol wow cool great nice sure awesome amazing congrats congratulations
+    thx ty yep yup nope hmm um uh ah aw omg good fine right true totally exactly agreed glad
+    sounds bye cheers welcome""".split()
+)
+
+
+def content_words(text: str) -> int:
+    """How many distinct content words a text holds (stopwords and filler such as "haha",
+    "ok", "cool" left out)."""
+    return sum(1 for w in keywords(text) if w not in FILLER)
+
+
 def fts_query(text: str) -> str:
     """An FTS5 MATCH expression: the query's content words, OR-ed, each quoted."""
     terms = keywords(text) or list(dict.fromkeys(words(text)))

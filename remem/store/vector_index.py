@@ -25,9 +25,11 @@ from typing import Callable, Iterable
 
 import numpy as np
 
+from remem.store.codec import decode_many
+
 log = logging.getLogger("remem.index")
 
-Delta = Iterable[tuple[int, int, bytes]]  # (seq, key, float32 blob)
+Delta = Iterable[tuple[int, int, bytes]]  # (seq, key, stored blob: float32 or int8, see codec.py)
 RowAt = Callable[[int], "tuple[int, bytes] | None"]  # seq -> (key, blob) of that row, if present
 
 
@@ -98,24 +100,42 @@ vectors over 300 builds; 0 of 5,100 when serial); past a few thousand nodes conc
 (0 of 300 self-misses at 50k) and twice as fast."""
 
 
-class HNSWPartition:
-    """An HNSW graph (usearch) with inner-product metric on unit vectors.
+HNSW_DTYPES = ("f16", "i8")
+HNSW_DTYPE = "f16"
+"""What an HNSW graph stores: ``f16`` (inner product) or ``i8`` (cosine over per-vector-scaled
+int8: half the memory and cache of f16, ~15% faster to search and build, recall@10 0.974 vs
+0.979 at 100k; benchmarks/README.md, "Compression"). A store picks by its codec (int8 stores: i8)."""
 
-    Vectors are stored as float16 and built with ``ef_add=64``: half the memory and
-    about 3× faster to build than float32/128. ``ef_search=384``: recall@10 against exact
-    search 0.978 at 100k (192 gave 0.958; 512+ plateaus at 0.979), ~1 ms more per search.
+
+class HNSWPartition:
+    """An HNSW graph (usearch) over unit vectors, float16 (inner product) or int8 (cosine).
+
+    Vectors are built with ``ef_add=64``: about 3× faster to build than float32/128.
+    ``ef_search=384``: recall@10 against exact search 0.978 at 100k with f16 (192 gave 0.958;
+    512+ plateaus at 0.979), ~1 ms more per search. ``i8`` gets each vector scaled to the full
+    int8 range (usearch's own cast multiplies by 127 and keeps ~5 bits of a unit vector's
+    components: recall 0.94); the cosine metric makes the per-vector scale drop out.
     """
 
     def __init__(
-        self, dim: int, connectivity: int = 16, ef_add: int = 64, ef_search: int = 384, dtype: str = "f16"
+        self, dim: int, connectivity: int = 16, ef_add: int = 64, ef_search: int = 384, dtype: str = HNSW_DTYPE
     ) -> None:
+        _onnxruntime_first()
         from usearch.index import Index
 
+        if dtype not in HNSW_DTYPES:
+            raise ValueError(f"HNSW dtype must be one of {HNSW_DTYPES}, not {dtype!r}")
         self.dim = dim
+        self.dtype = dtype
         self.index = Index(
-            ndim=dim, metric="ip", dtype=dtype,
+            ndim=dim, metric="cos" if dtype == "i8" else "ip", dtype=dtype,
             connectivity=connectivity, expansion_add=ef_add, expansion_search=ef_search,
         )
+
+    def _input(self, vectors: np.ndarray) -> np.ndarray:
+        """Vectors as the graph takes them: float32, or int8 scaled per vector."""
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        return quantize_rows(vectors) if self.dtype == "i8" else vectors
 
     def __len__(self) -> int:
         return len(self.index)
@@ -126,7 +146,7 @@ class HNSWPartition:
             present = keys_arr[np.asarray(self.index.contains(keys_arr), dtype=bool).reshape(-1)]
             if len(present):
                 self.index.remove(present)
-        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        vectors = self._input(vectors)
         seed = max(0, min(SERIAL_SEED - len(self.index), len(keys_arr)))
         if seed:
             self.index.add(keys_arr[:seed], vectors[:seed], threads=1)
@@ -136,7 +156,7 @@ class HNSWPartition:
     def search(self, query: np.ndarray, k: int) -> list[tuple[int, float]]:
         if len(self.index) == 0:
             return []
-        matches = self.index.search(query, min(k, len(self.index)))
+        matches = self.index.search(self._input(query[None, :])[0], min(k, len(self.index)))
         return [(int(key), 1.0 - float(dist)) for key, dist in zip(matches.keys, matches.distances)]
 
     def search_subset(self, query: np.ndarray, keys: list[int], k: int) -> list[tuple[int, float]]:
@@ -144,7 +164,21 @@ class HNSWPartition:
         if not keys:
             return []
         vectors = np.asarray(self.index.get(np.asarray(keys, dtype=np.uint64)), dtype=np.float32)
+        if self.dtype == "i8":  # scaled per vector: back to unit length
+            norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+            vectors = vectors / np.where(norms > 0, norms, 1.0)
         return _top(np.asarray(keys, dtype=np.int64), _dot(vectors, query), k)
+
+
+def quantize_rows(vectors: np.ndarray, chunk: int = 8192) -> np.ndarray:
+    """Each row scaled so its largest component is ±127, as int8 (the blob codec's ``q``);
+    in chunks, so a bulk load never holds more than a few float32 copies of ``chunk`` rows."""
+    out = np.empty(vectors.shape, dtype=np.int8)
+    for start in range(0, len(vectors), chunk):
+        part = vectors[start : start + chunk]
+        scale = np.abs(part).max(axis=1, keepdims=True) / 127.0
+        out[start : start + chunk] = np.clip(np.rint(part / np.where(scale > 0, scale, 1.0)), -127, 127)
+    return out
 
 
 def _dot(matrix: np.ndarray, query: np.ndarray) -> np.ndarray:
@@ -166,9 +200,10 @@ def _top(keys: np.ndarray, scores: np.ndarray, k: int) -> list[tuple[int, float]
 class Partition:
     """One user's vectors: exact until large, then HNSW; tracks its watermark."""
 
-    def __init__(self, dim: int, hnsw_threshold: int) -> None:
+    def __init__(self, dim: int, hnsw_threshold: int, hnsw_dtype: str = HNSW_DTYPE) -> None:
         self.dim = dim
         self.hnsw_threshold = hnsw_threshold
+        self.hnsw_dtype = hnsw_dtype
         self.impl: ExactPartition | HNSWPartition = ExactPartition(dim)
         self.watermark = 0
         self.tail: list[object] | None = None  # _tail() of the row at the watermark
@@ -184,7 +219,7 @@ class Partition:
             if seq > self.watermark:
                 self.watermark, self.tail = seq, _tail(seq, key, blob)
         if keys:
-            vectors = np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(keys), self.dim)
+            vectors = decode_many(blobs, self.dim)
             del blobs
             if isinstance(self.impl, ExactPartition) and len(self.impl) + self.impl.count_new(keys) > self.hnsw_threshold:
                 self._promote()  # before adding: a big delta never makes a full exact copy first
@@ -195,7 +230,7 @@ class Partition:
         assert isinstance(self.impl, ExactPartition)
         keys, vectors = self.impl.vectors()
         log.info("building HNSW index over %d vectors", len(keys))
-        hnsw = HNSWPartition(self.dim)
+        hnsw = HNSWPartition(self.dim, dtype=self.hnsw_dtype)
         if len(keys):
             hnsw.upsert(list(map(int, keys)), vectors)
         self.impl = hnsw
@@ -205,12 +240,14 @@ class VectorIndex:
     """All partitions of one store, kept in sync with it on demand."""
 
     def __init__(
-        self, dim: int, cache_dir: Path | None = None, hnsw_threshold: int = 20_000, store_id: str | None = None
+        self, dim: int, cache_dir: Path | None = None, hnsw_threshold: int = 20_000, store_id: str | None = None,
+        hnsw_dtype: str = HNSW_DTYPE,
     ) -> None:
         self.dim = dim
         self.cache_dir = cache_dir
         self.store_id = store_id
         self.hnsw_threshold = hnsw_threshold
+        self.hnsw_dtype = hnsw_dtype
         self._parts: dict[tuple[str, str], Partition] = {}
         self._lock = threading.Lock()
 
@@ -227,17 +264,20 @@ class VectorIndex:
         with self._lock:
             part = self._parts.get(key)
             if part is None or part.generation != generation:
-                part = self._load_cached(key, generation, row_at) or Partition(self.dim, self.hnsw_threshold)
+                part = self._load_cached(key, generation, row_at) or self._new_partition()
                 part.generation = generation
                 self._parts[key] = part
         with part.lock:
             if max_seq < part.watermark:  # the store went back in time (restored file): rebuild
-                part = Partition(self.dim, self.hnsw_threshold)
+                part = self._new_partition()
                 part.generation = generation
                 self._parts[key] = part
             if max_seq > part.watermark:
                 part.apply(fetch_delta(part.watermark))
         return part
+
+    def _new_partition(self) -> Partition:
+        return Partition(self.dim, self.hnsw_threshold, self.hnsw_dtype)
 
     def drop(self, tenant: str, user_key: str | None = None) -> None:
         """Forget a user's partition (or all of a tenant's) and delete its cache files."""
@@ -295,7 +335,7 @@ class VectorIndex:
                 os.replace(tmp, index_path)
                 meta = {
                     "key": list(key), "store_id": self.store_id, "generation": part.generation,
-                    "watermark": part.watermark, "tail": part.tail, "dim": self.dim,
+                    "watermark": part.watermark, "tail": part.tail, "dim": self.dim, "dtype": part.impl.dtype,
                 }
                 tmp = meta_path.with_name(meta_path.name + ".tmp")
                 tmp.write_text(json.dumps(meta))
@@ -313,6 +353,9 @@ class VectorIndex:
                 return None
             if meta.get("generation") != generation or meta.get("dim") != self.dim:
                 return None
+            dtype = meta.get("dtype", "f16")  # caches written before int8 graphs are float16
+            if dtype not in HNSW_DTYPES:
+                return None
             watermark, tail = meta.get("watermark"), meta.get("tail")
             if not isinstance(watermark, int) or isinstance(watermark, bool) or watermark < 1:
                 return None
@@ -320,8 +363,8 @@ class VectorIndex:
             if row is None or tail != _tail(watermark, *row):
                 log.info("vector cache for %s does not match the store; rebuilding", key)
                 return None
-            part = Partition(self.dim, self.hnsw_threshold)
-            hnsw = HNSWPartition(self.dim)
+            part = self._new_partition()
+            hnsw = HNSWPartition(self.dim, dtype=dtype)  # a cache of the other dtype still serves: no rebuild on upgrade
             hnsw.index.load(str(index_path))
             if len(hnsw) == 0 or hnsw.index.ndim != self.dim:
                 return None
@@ -330,3 +373,12 @@ class VectorIndex:
             return part
         except (OSError, ValueError, KeyError, TypeError, RuntimeError):
             return None
+
+
+def _onnxruntime_first() -> None:
+    """Import onnxruntime before usearch: in the other order the pinned wheels crash the process
+    (``python -c "from usearch.index import Index; import onnxruntime"`` segfaults)."""
+    try:
+        import onnxruntime  # noqa: F401
+    except ImportError:  # the embedder is not onnxruntime (e.g. an OpenAI-compatible endpoint)
+        pass

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import logging
 import queue
+import contextvars
 import threading
 import traceback
 from dataclasses import dataclass, field
@@ -111,7 +112,7 @@ class InferencePipeline:
         self._run_lock = threading.Lock()  # one batch at a time, in order
         self._cond = threading.Condition()
         self._pending = 0
-        self._queue: queue.Queue[list[str] | None] = queue.Queue()
+        self._queue: queue.Queue[tuple[list[str], contextvars.Context] | None] = queue.Queue()
         self._worker: threading.Thread | None = None
         self._closed = False
 
@@ -152,7 +153,7 @@ class InferencePipeline:
             if self._worker is None or not self._worker.is_alive():
                 self._worker = threading.Thread(target=self._work, name="remem-infer", daemon=True)
                 self._worker.start()
-        self._queue.put(ids)
+        self._queue.put((ids, contextvars.copy_context()))  # the caller's context: its audit actor
 
     def wait(self, timeout: float | None = None) -> None:
         """Block until queued work is done; raises TimeoutError if it is not within ``timeout`` s."""
@@ -180,12 +181,13 @@ class InferencePipeline:
     # -- worker --------------------------------------------------------------------
     def _work(self) -> None:
         while True:
-            ids = self._queue.get()
-            if ids is None:
+            item = self._queue.get()
+            if item is None:
                 return
+            ids, context = item
             try:
                 records = self.writer.store.get_many(ids)
-                report = self.process(records)
+                report = context.run(self.process, records)
                 for err in report.errors:
                     log.warning("background inference: %s failed for %d turn(s): %s", err.stage, len(err.record_ids), err.message)
             except Exception as exc:  # noqa: BLE001 - a worker must survive anything and keep the error

@@ -14,6 +14,7 @@ from remem.write.extract import Fact
 from remem.write.versions import normalise
 
 FACT_KINDS = [Kind.SEMANTIC, Kind.PROCEDURAL]
+LEARNED_KEY = "procedural"  # remem.procedural.records.TYPE_KEY (not imported: procedural builds on write)
 
 
 @dataclass
@@ -51,6 +52,8 @@ def nearest_facts(
     for memory_id, score in scored:
         rec = records.get(memory_id)
         if rec is None or rec.user_id != user_id or rec.agent_id != agent_id or not still_valid(rec, when):
+            continue
+        if rec.metadata.get(LEARNED_KEY) == "strategy":  # learned by Memory.learn: reconciled there, not with facts
             continue
         out.append(Candidate(rec, float(score)))
     return out[:limit]

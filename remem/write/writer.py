@@ -60,6 +60,9 @@ class Writer:
     def write(self, items: list[tuple[MemoryRecord, str | None]], *, actor: str | None = None) -> list[MemoryRecord]:
         """Store new (record, fingerprint) pairs in one transaction, embedded in one batch;
         a known fingerprint is a no-op that returns the stored record."""
+        stamp = utcnow()
+        for rec, _ in items:
+            rec.updated_at = stamp  # when remem stored it (history and rollback go by this), whatever the caller set
         records = [rec for rec, _ in items]
         texts = self.index_texts(records)
         vectors = self.embedder.embed(self.vector_texts(records))
@@ -85,6 +88,47 @@ class Writer:
         write = Write(record=record, index_text=text, vector=vector, reason=reason, fingerprint=fp)
         stored = self.store.insert([write], actor=actor)[0]
         return stored, stored.id == record.id
+
+    def write_derived(
+        self,
+        items: list[tuple[MemoryRecord, str | None]],
+        *,
+        vectors: list[np.ndarray | None] | None = None,
+        reason: str | None = None,
+        actor: str | None = None,
+    ) -> list[MemoryRecord]:
+        """Store new derived (record, fingerprint) pairs — facts, summaries — in one transaction;
+        those without a given vector are embedded in one batch. A known fingerprint is a
+        no-op that returns the stored record."""
+        if not items:
+            return []
+        texts = [self.derived_text(rec) for rec, _ in items]
+        given = list(vectors) if vectors is not None else [None] * len(items)
+        missing = [i for i, v in enumerate(given) if v is None]
+        if missing:
+            for i, vec in zip(missing, self.embedder.embed([texts[i] for i in missing])):
+                given[i] = vec
+        vectors = given
+        writes = [
+            Write(record=rec, index_text=text, vector=vec, reason=reason, fingerprint=fp)
+            for (rec, fp), text, vec in zip(items, texts, vectors)
+        ]
+        return self.store.insert(writes, actor=actor)
+
+    def mark(
+        self, items: list[tuple[MemoryRecord, str | None]], *, op: Operation, actor: str | None = None, **changes: Any
+    ) -> list[MemoryRecord]:
+        """Save the same field ``changes`` (not content: nothing is re-indexed) as the next
+        version of many (record, reason) pairs in one transaction, e.g. archiving."""
+        if "content" in changes or "event_time" in changes:
+            raise ValueError("mark() does not re-index; use new_version() to change content or event time")
+        stamp = utcnow()
+        updated = [
+            (rec.model_copy(update={**changes, "version": rec.version + 1, "updated_at": stamp}), reason)
+            for rec, reason in items
+            if any(getattr(rec, k) != v for k, v in changes.items())
+        ]
+        return self.store.save_versions(updated, op=op, changed_fields=sorted(changes), actor=actor)
 
     def new_version(
         self,
