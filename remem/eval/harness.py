@@ -157,6 +157,9 @@ def run_haystacks(
                                 ms = (time.perf_counter() - t0) * 1000
                             stats.latencies_ms[mode.name].append(ms)
                             ranked = [str(h.memory.metadata.get("unit_id", h.memory.id)) for h in hits]
+                            for h in hits:  # a derived memory (a session summary) stands for its session
+                                if "unit_id" not in h.memory.metadata:
+                                    session_of.setdefault(h.memory.id, h.memory.session_id or h.memory.id)
                             found.append(Retrieval(q, variant.name, mode.name, ranked, ms, hits, session_of))
                     if on_store is not None:
                         on_store(mem, hay, variant, found)
