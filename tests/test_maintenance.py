@@ -16,7 +16,7 @@ from remem.write.admission import AdmissionPolicy
 
 NOW = datetime(2026, 6, 1, tzinfo=timezone.utc)
 OLD = NOW - timedelta(days=400)
-NOTHING = MaintenancePolicy(kinds={}, merge_duplicates=False, summarize_sessions_after_days=None)
+NOTHING = MaintenancePolicy(kinds={}, merge_duplicates=False, archive_filler=False)
 
 
 def _ids(hits: list) -> list[str]:  # noqa: ANN001
@@ -96,14 +96,18 @@ def test_old_sessions_are_summarized_extractively_and_filler_archived(mem: Memor
         {"role": "assistant", "content": "haha ok"},
     ]
     mem.add(turns, user_id="u", session_id="s1", timestamp=OLD)
-    report = mem.maintain(user_id="u", now=NOW, policy=NOTHING.model_copy(update={"summarize_sessions_after_days": 30}))
+    summaries = {"summarize_sessions_after_days": 30, "archive_filler": True}
+    report = mem.maintain(user_id="u", now=NOW, policy=NOTHING.model_copy(update=summaries))
     assert report.summaries == 1 and report.archived == {"filler": 2}
     [summary] = mem.get_all(user_id="u", kind="summary")
     assert "Pixel" in summary.content and summary.session_id == "s1" and len(summary.source) == 4
     assert report.active_after == 3
-    again = mem.maintain(user_id="u", now=NOW, policy=NOTHING.model_copy(update={"summarize_sessions_after_days": 30}))
+    again = mem.maintain(user_id="u", now=NOW, policy=NOTHING.model_copy(update=summaries))
     assert again.summaries == 0  # a covered session is not summarised twice
     assert mem.search("greyhound from the shelter", user_id="u")[0].memory.content.startswith("I adopted")
+    fresh = mem.add(["ok", "I walk Pixel at dawn every day"], user_id="u", session_id="s2", timestamp=NOW)
+    assert mem.maintain(user_id="u", now=NOW, policy=NOTHING.model_copy(update={"archive_filler": True})).archived == {}
+    assert not mem.get(fresh[0].id).is_archived  # a session younger than consolidate_after_days keeps its filler
 
 
 def _state(mem: Memory, user_id: str) -> dict[str, tuple]:

@@ -9,8 +9,9 @@ from datetime import timedelta
 from remem.maintain import MaintenancePolicy
 from remem.memory import Memory
 
-CONSOLIDATE = MaintenancePolicy(kinds={}, merge_duplicates=True, summarize_sessions_after_days=30)
-"""Consolidation only: every session counts as old (``now`` is a month after the last turn)."""
+CONSOLIDATE = MaintenancePolicy(kinds={})
+"""The default policy's consolidation (duplicates merged, filler of old sessions archived),
+no forgetting; every session counts as old (``now`` is a month after the last turn)."""
 
 
 def consolidate_store(mem: Memory) -> tuple[int, int]:

@@ -112,7 +112,7 @@ def centroid(vectors: list[np.ndarray]) -> np.ndarray | None:
 def sessions_to_summarize(
     turns: list[MemoryRecord], summarized: set[str], cutoff: datetime
 ) -> dict[str, list[MemoryRecord]]:
-    """Episodic turns by session, for sessions wholly older than ``cutoff`` that no summary covers yet."""
+    """Episodic turns by session, for sessions wholly older than ``cutoff`` and not in ``summarized``."""
     sessions: dict[str, list[MemoryRecord]] = {}
     for t in turns:
         if t.kind == Kind.EPISODIC and t.session_id:

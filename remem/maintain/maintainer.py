@@ -94,7 +94,9 @@ class Maintainer:
         gone = {rec.id for rec, _ in pending}
         alive = [current[r.id] for r in active if r.id not in gone]
         if policy.summarize_sessions_after_days is not None:
-            pending += self._consolidate_sessions(alive, policy, now, report)
+            self._summarize_sessions(alive, policy, now, report)
+        if policy.archive_filler:
+            pending += self._filler(alive, policy, now)
             gone = {rec.id for rec, _ in pending}
             alive = [r for r in alive if r.id not in gone]
         forgotten = [(rec, why) for rec in alive if (why := forget_reason(rec, policy, now)) is not None]
@@ -139,18 +141,23 @@ class Maintainer:
         self.store.add_links([Link(d, survivor.id, "merged_into") for d in dup_ids])
         return merged
 
-    def _consolidate_sessions(
+    def _filler(self, alive: list[MemoryRecord], policy: MaintenancePolicy, now: datetime) -> list[tuple[MemoryRecord, str]]:
+        """The filler turns ("haha ok") of sessions wholly older than ``consolidate_after_days``."""
+        cutoff = now - timedelta(days=policy.consolidate_after_days)
+        sessions = sessions_to_summarize(alive, set(), cutoff)
+        return [(t, "filler") for turns in sessions.values() for t in turns if content_words(t.content) < policy.filler_words]
+
+    def _summarize_sessions(
         self, alive: list[MemoryRecord], policy: MaintenancePolicy, now: datetime, report: MaintenanceReport
-    ) -> list[tuple[MemoryRecord, str]]:
-        """One summary per old session (LLM or extractive); returns its filler turns to archive."""
+    ) -> None:
+        """One summary per old session that has none: the LLM write path's, or extractive."""
         assert policy.summarize_sessions_after_days is not None
         cutoff = now - timedelta(days=policy.summarize_sessions_after_days)
         sessions = sessions_to_summarize(alive, self._summarized(alive), cutoff)
         if not sessions:
-            return []
+            return
         turns = [r for r in alive if r.kind == Kind.EPISODIC]
         doc_freq: Counter[str] = Counter(w for r in turns for w in set(keywords(r.content)))
-        filler: list[tuple[MemoryRecord, str]] = []
         chosen: dict[str, list[MemoryRecord]] = {}
         for session_id, session in sessions.items():
             report.summaries += 1  # (an LLM summarizer that writes nothing is still counted: it was asked)
@@ -160,12 +167,9 @@ class Maintainer:
                     self.summarizer(session)
                 else:
                     chosen[session_id] = informative_turns(session, doc_freq, len(turns), policy.summary_lines)
-            if policy.archive_filler:
-                filler += [(t, "filler") for t in session if content_words(t.content) < policy.filler_words]
         ids = list(chosen)
         for start in range(0, len(ids), SUMMARY_BATCH):
             self._write_extractive({sid: (sessions[sid], chosen[sid]) for sid in ids[start : start + SUMMARY_BATCH]})
-        return filler
 
     def _summarized(self, alive: list[MemoryRecord]) -> set[str]:
         """Sessions that already have a summary, archived or deleted ones included (not summarised

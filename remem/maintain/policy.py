@@ -40,12 +40,17 @@ class MaintenancePolicy(CheckedModel):
     strongest N per user), and ``grace_days`` (nothing younger is archived by any rule).
 
     Consolidation: ``merge_duplicates`` folds near-duplicates (same normalised text; for
-    facts, summaries and strategies also cosine ≥ ``duplicate_similarity``) into one memory
-    whose history and ``source`` name every original. ``summarize_sessions_after_days``
-    writes one summary per session older than that (by the LLM write path when one is
-    configured, extractively otherwise: its ``summary_lines`` most informative turns), and
-    ``archive_filler`` then archives the session's turns with fewer than ``filler_words``
-    content words ("haha thanks!"), which the summary stands in for.
+    facts and strategies also cosine ≥ ``duplicate_similarity``) into one memory whose
+    history and ``source`` name every original. ``archive_filler`` archives the turns with
+    fewer than ``filler_words`` content words ("haha thanks!") of sessions older than
+    ``consolidate_after_days``. ``summarize_sessions_after_days`` (off by default) also
+    writes one summary per session older than that, by the LLM write path when one is
+    configured, extractively otherwise (its ``summary_lines`` most informative turns).
+
+    Measured (``remem eval locomo|longmemeval --consolidate``, benchmarks/README.md): the
+    defaults shrink the active store at a cost within a point of recall@10; session summaries
+    grow it (one per session) and, competing with the turns they repeat, cost LongMemEval
+    5 points of turn recall, so they are opt-in.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -55,10 +60,11 @@ class MaintenancePolicy(CheckedModel):
     grace_days: float = Field(7.0, ge=0)
     merge_duplicates: bool = True
     duplicate_similarity: float = Field(0.95, gt=0, le=1)
-    summarize_sessions_after_days: float | None = Field(30.0, ge=0)
-    summary_lines: int = Field(5, ge=1, le=50)
+    consolidate_after_days: float = Field(30.0, ge=0)
     archive_filler: bool = True
-    filler_words: int = Field(4, ge=1, le=10)  # measured: LoCoMo 5.1% fewer active memories for -0.6 pt recall@10
+    filler_words: int = Field(4, ge=1, le=10)
+    summarize_sessions_after_days: float | None = Field(None, ge=0)
+    summary_lines: int = Field(5, ge=1, le=50)
 
     def for_kind(self, kind: Kind) -> KindPolicy:
         return self.kinds.get(kind) or KindPolicy()
