@@ -35,6 +35,7 @@ class Database:
             raise StoreError(f"{path} is not a usable remem store: {exc}") from exc
         self.dim: int | None = None
         self.index: VectorIndex | None = None
+        self.alive: dict[tuple[str, str], float] = {}  # per partition: share of index hits the filters kept last time
         self.hnsw_threshold = hnsw_threshold
 
     def _open_schema(self) -> None:

@@ -75,16 +75,24 @@ class SQLiteVectorSearch:
         for user_key in keys:
             part = self._partition(user_key)
             if part is not None:
-                results.extend(self._index_search(part, vector, query, limit))
+                results.extend(self._index_search(part, user_key, vector, query, limit))
         results.sort(key=lambda kv: -kv[1])
         return self._ids_for(results[:limit])
 
-    def _index_search(self, part: VectorPartition, vector: np.ndarray, query: Query, limit: int) -> list[tuple[int, float]]:
-        want = limit * 2 + 10
+    def _index_search(
+        self, part: VectorPartition, user_key: str, vector: np.ndarray, query: Query, limit: int
+    ) -> list[tuple[int, float]]:
+        # ask the index for enough hits that the filters leave ``limit``: archived and deleted rows
+        # stay in the derived index, so a partition that is mostly archived needs a deeper walk
+        key = (self.tenant, user_key)
+        share = self._db.alive.get(key, 1.0)
+        want = min(int((limit * 2 + 10) / max(share, 0.02)), 100_000)
         while True:
             found = part.impl.search(vector, want)
             alive = self._filter_rowids([k for k, _ in found], query)
             kept = [(k, s) for k, s in found if k in alive]
+            if found:
+                self._db.alive[key] = max(len(kept) / len(found), 0.02)
             if len(kept) >= limit or len(found) < want:
                 return kept[:limit]
             want *= 4
