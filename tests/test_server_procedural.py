@@ -104,7 +104,7 @@ def test_cli_learn_procedures_feedback(tmp_path: Path) -> None:
     assert r.exit_code == 0, r.output
     r = runner.invoke(app, ["procedures", "Convert 86 F to Celsius", "-a", "bot", "--task-id", "k1", "--json", "--path", db])
     assert r.exit_code == 0 and json.loads(r.output)[0]["task"] == TASK
-    r = runner.invoke(app, ["feedback", "k1", "success", "-a", "bot", "--path", db])
+    r = runner.invoke(app, ["feedback", "k1", "-o", "success", "-a", "bot", "--path", db])
     assert r.exit_code == 0 and "counted success" in r.output
     r = runner.invoke(app, ["learn", TASK, "-o", "sometimes", "-s", "x", "--path", db])
     assert r.exit_code != 0 and "outcome" in r.output

@@ -84,7 +84,7 @@ def procedures(
 @command("feedback")
 def feedback(
     task_id: str = typer.Argument(..., help="The task id given to `remem procedures --task-id`."),
-    outcome: str = typer.Argument(..., help="success | failure"),
+    outcome: str = OutcomeArg,
     path: Optional[str] = PathOpt,
     tenant: str = TenantOpt,
     agent_id: Optional[str] = AgentOpt,
