@@ -27,11 +27,15 @@ class ProceduralMethods:
     _writer: "Writer"
 
     def _how_to(self, query: str, user_id: str | None, agent_id: str | None, token_budget: int) -> tuple[str, int]:
-        """The "How to" section of :meth:`remem.Memory.context`: the learned strategies (or
-        past attempts) that apply to ``query`` in this scope; ("", 0) when none do."""
-        scope = Query(agent_id=agent_id) if agent_id is not None else Query(user_id=user_id)
-        scope.filters = {f"metadata.{TYPE_KEY}": ["strategy", "trajectory"]}
-        if self.store.count(scope) == 0:  # the common case costs one indexed count
+        """The "How to" section of :meth:`remem.Memory.context` for an agent: the learned strategies
+        (or past attempts) that apply to ``query``; ("", 0) when none do or no agent is named.
+
+        Only an agent's context gets one: that keeps the common case (a user's context) free of
+        the lookup, and the agent check is one indexed count."""
+        if agent_id is None:
+            return "", 0
+        scope = Query(agent_id=agent_id, filters={f"metadata.{TYPE_KEY}": ["strategy", "trajectory"]})
+        if self.store.count(scope) == 0:
             return "", 0
         text, _, tokens = self._procedures.how_to(
             query, agent_id=agent_id, user_id=user_id, token_budget=min(400, token_budget // HOW_TO_SHARE)

@@ -291,9 +291,9 @@ class Memory(MaintenanceMethods, ProceduralMethods):
         When everything in scope fits, all of it is returned (``strategy="full"``,
         ``complete=True``: full context beats retrieval on small histories). Otherwise the
         best search hits, each followed by ``neighbors`` adjacent turns of its session,
-        fill the budget in rank order. The memories used count as recalled (strength). When
-        learned strategies apply to the query (:meth:`learn`), a separate "How to" section
-        follows (``context.how_to``; at most a quarter of the budget).
+        fill the budget in rank order. The memories used count as recalled (strength). For an
+        ``agent_id`` whose learned strategies apply to the query (:meth:`learn`), a separate
+        "How to" section follows (``context.how_to``; at most a quarter of the budget).
         """
         check_content(query, "query")
         if not isinstance(token_budget, int) or isinstance(token_budget, bool) or token_budget < 1:
