@@ -290,12 +290,16 @@ class AsyncRememClient:
 
 
 def _bind() -> None:
-    """Give both clients a method for every operation with a request builder in
-    :mod:`remem.client_calls` (paging, streaming and batching methods are written above)."""
+    """Give both clients a method for every operation: derived from its row when it ``posts``,
+    else from its request builder in :mod:`remem.client_calls` (paging, streaming and batching
+    methods are written above)."""
     from remem.operations import OPERATIONS
 
     for op in OPERATIONS:
-        build = getattr(client_calls, op.name, None)
+        if op.posts is not None and op.rest is not None:
+            build = client_calls.posted(op.name, op.rest[1], op.posts, op.returns)
+        else:
+            build = getattr(client_calls, op.name, None)
         if op.client and build is not None:
             for cls, wrap in ((RememClient, _sync), (AsyncRememClient, _async)):
                 if op.name not in cls.__dict__:

@@ -9,11 +9,12 @@ from datetime import datetime
 from typing import Any, Callable, Iterable
 from urllib.parse import quote
 
+from pydantic import TypeAdapter
 from pydantic_core import to_jsonable_python
 
 from remem.errors import InvalidInputError
 from remem.models import AuditEntry, Context, HistoryEntry, Kind, MaintenanceReport, MemoryRecord, RollbackReport, SearchHit
-from remem.models.procedural import FeedbackResult, LearnResult, ProcedureHit
+from remem.models.procedural import ProcedureHit
 from remem.store.base import Link
 
 
@@ -72,6 +73,26 @@ def seg(value: str) -> str:
     if not isinstance(value, str) or not value:
         raise InvalidInputError("id must be a non-empty string")
     return quote(value, safe="")
+
+
+def posted(name: str, path: str, positional: tuple[str, ...], returns: Any) -> Callable[..., Call]:
+    """The builder of an operation that POSTs its arguments as JSON (``None`` left out) and
+    replies with its return value (a row of :mod:`remem.operations` with ``posts``)."""
+    reply = TypeAdapter(returns)
+
+    def build(*args: Any, **kwargs: Any) -> Call:
+        if len(args) > len(positional):
+            raise TypeError(f"{name}() takes {len(positional)} positional arguments but {len(args)} were given")
+        given = dict(zip(positional, args))
+        if twice := sorted(given.keys() & kwargs.keys()):
+            raise TypeError(f"{name}() got multiple values for {', '.join(twice)}")
+        if missing := [p for p in positional if p not in given and p not in kwargs]:
+            raise TypeError(f"{name}() missing required arguments: {', '.join(missing)}")
+        return Call("POST", path, reply.validate_python, json=json_body(**given, **kwargs))
+
+    build.__name__ = build.__qualname__ = name
+    build.__doc__ = f"See :meth:`remem.Memory.{name}` (``POST {path}``)."
+    return build
 
 
 def parse_records(data: Any) -> list[MemoryRecord]:
@@ -214,23 +235,8 @@ def rollback(*, user_id: str, to: Any, dry_run: bool = False) -> Call:
 
 
 # -- procedural memory -------------------------------------------------------------------------
-def learn(task: str, trajectory: list[Any], outcome: str, *, feedback: str | None = None, agent_id: str | None = None,
-          user_id: str | None = None, task_id: str | None = None, metadata: dict[str, Any] | None = None,
-          infer: bool | None = None) -> Call:
-    """Store a trajectory and its outcome; see :meth:`remem.Memory.learn`."""
-    payload = json_body(task=task, trajectory=trajectory, outcome=outcome, feedback=feedback, agent_id=agent_id,
-                        user_id=user_id, task_id=task_id, metadata=metadata, infer=infer)
-    return Call("POST", "/v1/learn", LearnResult.model_validate, json=payload)
-
-
 def procedures(task: str, *, agent_id: str | None = None, user_id: str | None = None, limit: int = 5,
                task_id: str | None = None) -> Call:
     """Strategies for a new task, best first; see :meth:`remem.Memory.procedures`."""
     payload = json_body(task=task, agent_id=agent_id, user_id=user_id, limit=limit, task_id=task_id)
     return Call("POST", "/v1/procedures", lambda d: [ProcedureHit.model_validate(h) for h in d["results"]], json=payload)
-
-
-def feedback(task_id: str, outcome: str, *, agent_id: str | None = None, user_id: str | None = None) -> Call:
-    """Count a task's outcome on the strategies shown for it; see :meth:`remem.Memory.feedback`."""
-    payload = json_body(task_id=task_id, outcome=outcome, agent_id=agent_id, user_id=user_id)
-    return Call("POST", "/v1/feedback", FeedbackResult.model_validate, json=payload)

@@ -3,25 +3,38 @@
 One row per :class:`~remem.Memory` method. ``tests/test_surfaces.py`` checks every surface
 against this table (``AsyncMemory``, both HTTP clients, the REST routes, the CLI commands,
 the MCP tools), so a new operation that one surface lacks fails the suite instead of going
-unnoticed. Adding an operation: a method on ``Memory``, a row here, then what the test asks for.
+unnoticed.
+
+Adding an operation touches four files: the method on ``Memory`` (or its mixin), a row here,
+its REST route (request model beside it), and its CLI command (an MCP tool is optional). A row
+with ``posts`` needs no client code: both HTTP clients POST the call's arguments as JSON (the
+positional ones under the names in ``posts``) and read the reply as ``returns``, so the route
+only has to take those fields and answer with the method's return value. Operations whose
+request is not a plain POST (path segments, paging, streaming) have a builder in
+:mod:`remem.client_calls` instead.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
+
+from remem.models.procedural import FeedbackResult, LearnResult
 
 
 @dataclass(frozen=True)
 class Operation:
     """``name``: the method on Memory, AsyncMemory and (``client``) the HTTP clients;
     ``rest``: (HTTP method, path as the OpenAPI schema names it); ``cli``: the command;
-    ``mcp``: the tool."""
+    ``mcp``: the tool; ``posts``/``returns``: see the module docstring."""
 
     name: str
     rest: tuple[str, str] | None
     cli: str | None
     mcp: str | None = None
     client: bool = True
+    posts: tuple[str, ...] | None = None
+    returns: Any = None
 
 
 OPERATIONS: tuple[Operation, ...] = (
@@ -48,7 +61,8 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("restore", ("POST", "/v1/memories/{memory_id}/restore"), "restore"),
     Operation("audit", ("GET", "/v1/audit"), "audit", "audit_log"),  # read-only for agents
     Operation("rollback", ("POST", "/v1/rollback"), "rollback"),  # admin-scoped key; no MCP tool by design
-    Operation("learn", ("POST", "/v1/learn"), "learn", "learn"),
-    Operation("feedback", ("POST", "/v1/feedback"), "feedback"),
+    Operation("learn", ("POST", "/v1/learn"), "learn", "learn",
+              posts=("task", "trajectory", "outcome"), returns=LearnResult),
+    Operation("feedback", ("POST", "/v1/feedback"), "feedback", posts=("task_id", "outcome"), returns=FeedbackResult),
     Operation("procedures", ("POST", "/v1/procedures"), "procedures", "recall_procedures"),
 )
