@@ -149,7 +149,7 @@ def candidates(
     about_now = not ranges and not long_query and query_tense(text) == "present"
     need = None if about_now else {r.id for r in records if r.id not in known_cos}  # supersession compares vectors
     entries = store.index_entries([r.id for r in records], vectors_for=need)
-    n_docs, freqs = store.doc_freqs(qwords)
+    n_docs, freqs = store.doc_freqs(qwords, user_id=query.user_id)
     terms = query_terms(qwords, n_docs, freqs)
     when_q = not long_query and is_when_question(text)
     cands = feats.build(

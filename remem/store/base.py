@@ -10,7 +10,7 @@ import numpy as np
 
 from remem.models import AuditEntry, Filters, HistoryEntry, Kind, MemoryRecord, Operation
 
-SCHEMA_VERSION = 2  # 2: archived_at, the audit log
+SCHEMA_VERSION = 3  # 2: archived_at, the audit log; 3: SQLite's texts log (derived text index)
 DOC_FREQ_CAP = 5_000  # doc_freqs stops counting there: an IDF that low barely weighs anyway
 DEFAULT_TENANT = "default"
 
@@ -180,9 +180,10 @@ class Store(Protocol):
         candidates with them); with ``vectors_for``, vectors only for those ids (None elsewhere)."""
         ...
 
-    def doc_freqs(self, words: list[str]) -> tuple[int, dict[str, int]]:
+    def doc_freqs(self, words: list[str], user_id: str | None = None) -> tuple[int, dict[str, int]]:
         """(rows in the text index, {word: rows whose indexed text holds it}), each word stemmed
-        as the index stems it; counts may be capped at DOC_FREQ_CAP (rarer words are what matter)."""
+        as the index stems it; counts may be capped at DOC_FREQ_CAP (rarer words are what matter).
+        With ``user_id``, a store may count within that user's rows (SQLite does)."""
         ...
 
     def touch(self, ids: list[str], when: datetime) -> None:

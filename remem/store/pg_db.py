@@ -67,6 +67,7 @@ class Database:
         self.ef_search = int(own.get("ef_search", 100))
         self.purge_vacuum = own.get("purge_vacuum", "true").lower() not in ("0", "false", "no", "off")
         self.dim: int | None = None
+        self.user_rows: dict[tuple[str, str], tuple[int, float]] = {}  # rows per (tenant, user), when counted
         self.corpus: tuple[float, float, float] | None = None  # BM25's N, avgdl, when
         try:
             with psycopg.connect(conninfo, autocommit=True, connect_timeout=10) as conn:

@@ -270,17 +270,32 @@ class PostgresStore(SQLStoreBase):
             out[r["id"]] = (r["index_text"] or "", vec)
         return out
 
-    def doc_freqs(self, words: list[str]) -> tuple[int, dict[str, int]]:
-        n_docs, _ = self._corpus()
+    def doc_freqs(self, words: list[str], user_id: str | None = None) -> tuple[int, dict[str, int]]:
+        """Within ``user_id``'s rows when given (their count cached for a minute), else over
+        the whole table (as BM25's N)."""
+        scope, params = ("AND m.user_id = %s", [user_id]) if user_id is not None else ("", [])
+        n_docs = self._user_rows(user_id) if user_id is not None else self._corpus()[0]
         freqs: dict[str, int] = {}
         for w in words:
             rows = self._select(
                 "SELECT count(*) AS n FROM (SELECT 1 FROM memories m WHERE m.tenant = %s "
-                "AND m.tsv @@ plainto_tsquery('english', %s) LIMIT %s) s",
-                (self.tenant, w, DOC_FREQ_CAP),
+                f"AND m.tsv @@ plainto_tsquery('english', %s) {scope} LIMIT %s) s",
+                (self.tenant, w, *params, DOC_FREQ_CAP),
             )
             freqs[w] = int(rows[0]["n"])
         return int(n_docs), freqs
+
+    def _user_rows(self, user_id: str) -> int:
+        """How many rows a user has (deleted and archived ones too, as in SQLite's text index)."""
+        cache = self._db.user_rows
+        key = (self.tenant, user_id)
+        hit = cache.get(key)
+        if hit is not None and time.monotonic() - hit[1] < 60:
+            return hit[0]
+        n = int(self._select("SELECT count(*) AS n FROM memories WHERE tenant = %s AND user_id = %s", (self.tenant, user_id))[0]["n"])
+        if n >= 1000:  # small users are counted every time: their counts move fastest, relatively
+            cache[key] = (n, time.monotonic())
+        return n
 
     def _corpus(self) -> tuple[float, float]:
         """(N, mean document length) for BM25: exact for small tables, else the planner's

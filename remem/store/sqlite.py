@@ -3,7 +3,8 @@
 Every write is one transaction covering the memory row, its history row, its text
 index row and its vector, so a crash at any point leaves the file consistent.
 The SQL it shares with PostgreSQL lives in :mod:`remem.store.sqlbase` and :mod:`remem.store.sql`;
-the file itself in :mod:`remem.store.sqlite_db`, vector search in :mod:`remem.store.sqlite_vectors`.
+the file itself in :mod:`remem.store.sqlite_db`, vector search in :mod:`remem.store.sqlite_vectors`,
+text search in :mod:`remem.store.sqlite_text`.
 """
 
 from __future__ import annotations
@@ -25,8 +26,8 @@ from remem.store.common import ParsedItem
 from remem.store.dialect import SQLITE
 from remem.store.sqlbase import SQLStoreBase, chunks, import_audit
 from remem.store.sqlite_db import APPLICATION_ID, Database, Transaction
+from remem.store.sqlite_text import SQLiteTextSearch
 from remem.store.sqlite_vectors import EXACT_SUBSET_LIMIT, SQLiteVectorSearch
-from remem.store.text import fts_query, stem
 from remem.store.vector_index import VectorIndex
 
 __all__ = ["APPLICATION_ID", "EXACT_SUBSET_LIMIT", "SQLiteStore", "scope_token"]
@@ -37,7 +38,7 @@ def scope_token(tenant: str, user_key: str) -> str:
     return "s" + hashlib.sha1(f"{tenant}\x00{user_key}".encode()).hexdigest()[:20]
 
 
-class SQLiteStore(SQLiteVectorSearch, SQLStoreBase):
+class SQLiteStore(SQLiteTextSearch, SQLiteVectorSearch, SQLStoreBase):
     """A tenant-bound view of one SQLite store file."""
 
     dialect = SQLITE
@@ -148,13 +149,22 @@ class SQLiteStore(SQLiteVectorSearch, SQLStoreBase):
             raise InvalidInputError(f"a memory with id {rec.id!r} already exists") from exc
         rowid = int(cur.lastrowid)  # type: ignore[arg-type]
         user_key = rec.user_id or ""
+        self._put_text(conn, rowid, user_key, index_text, replace=False)
+        if vector is not None:
+            self._put_vector(conn, rowid, user_key, vector)
+        return rowid
+
+    def _put_text(self, conn: sqlite3.Connection, rowid: int, user_key: str, index_text: str, *, replace: bool) -> None:
+        """The row's indexed text (FTS5) and its entry in the ``texts`` log the derived text index follows."""
+        if replace:
+            conn.execute("DELETE FROM memories_fts WHERE rowid = ?", (rowid,))
         conn.execute(
             "INSERT INTO memories_fts (rowid, text, scope) VALUES (?, ?, ?)",
             (rowid, index_text, scope_token(self.tenant, user_key)),
         )
-        if vector is not None:
-            self._put_vector(conn, rowid, user_key, vector)
-        return rowid
+        conn.execute("INSERT OR IGNORE INTO partitions (tenant, user_key) VALUES (?, ?)", (self.tenant, user_key))
+        conn.execute("DELETE FROM texts WHERE mem_rowid = ?", (rowid,))
+        conn.execute("INSERT INTO texts (mem_rowid, tenant, user_key) VALUES (?, ?, ?)", (rowid, self.tenant, user_key))
 
     def _put_vector(self, conn: sqlite3.Connection, rowid: int, user_key: str, vector: np.ndarray) -> None:
         blob = self._vector_blob(conn, vector)  # in the store's codec (sqlite_vectors.py)
@@ -179,11 +189,7 @@ class SQLiteStore(SQLiteVectorSearch, SQLStoreBase):
         sql.check_newer(record, user_id, version)
         conn.execute(f"UPDATE memories SET {assignments} WHERE rowid = ?", (*row.values(), rowid))
         if index_text is not None:
-            conn.execute("DELETE FROM memories_fts WHERE rowid = ?", (rowid,))
-            conn.execute(
-                "INSERT INTO memories_fts (rowid, text, scope) VALUES (?, ?, ?)",
-                (rowid, index_text, scope_token(self.tenant, user_id or "")),
-            )
+            self._put_text(conn, rowid, user_id or "", index_text, replace=True)
         if vector is not None:
             self._put_vector(conn, rowid, user_id or "", vector)
 
@@ -200,6 +206,7 @@ class SQLiteStore(SQLiteVectorSearch, SQLStoreBase):
                 (self.tenant, user_id),
             )
             conn.execute("DELETE FROM vectors WHERE tenant = ? AND user_key = ?", (self.tenant, user_id))
+            conn.execute("DELETE FROM texts WHERE tenant = ? AND user_key = ?", (self.tenant, user_id))
             conn.execute("DELETE FROM history WHERE tenant = ? AND user_id = ?", (self.tenant, user_id))
             for chunk in chunks(ids, 500):
                 marks = ",".join("?" * len(chunk))
@@ -220,37 +227,10 @@ class SQLiteStore(SQLiteVectorSearch, SQLStoreBase):
             db.conn.execute("PRAGMA secure_delete = OFF")
             if db.index is not None:
                 db.index.drop(self.tenant, user_id)
+            db.text_index.drop(self.tenant, user_id)
         return len(ids)
 
     # -- reads -----------------------------------------------------------------------
-    # -- text search ----------------------------------------------------------------------
-    def text_search(self, text: str, query: Query, limit: int) -> list[tuple[str, float]]:
-        """BM25 over the indexed text (FTS5), best first; scores are positive.
-
-        FTS5 ranks its matches first (scoped to the user's partition token when there is
-        a user), then the best few are joined to the filters; the window widens when
-        filters drop too many.
-        """
-        match = fts_query(text)
-        if not match:
-            return []
-        if query.user_id is not None:
-            match = f"text : ({match}) AND scope : {scope_token(self.tenant, query.user_id)}"
-        else:
-            match = f"text : ({match})"
-        where, params = self._where(query)
-        window = limit * 4 if query.only_scope else limit * 16
-        while True:
-            rows = self._select(
-                "SELECT m.id AS id, f.s AS s FROM (SELECT rowid, bm25(memories_fts, 1.0, 0.0) AS s FROM memories_fts "
-                "WHERE memories_fts MATCH ? ORDER BY s LIMIT ?) AS f "
-                f"JOIN memories m ON m.rowid = f.rowid WHERE {where} ORDER BY f.s LIMIT ?",
-                (match, window, *params, limit),
-            )
-            if len(rows) >= limit or window >= 1_000_000 or not self._more_matches(match, window):
-                return [(r["id"], -float(r["s"])) for r in rows]
-            window *= 8
-
     def index_entries(self, ids: list[str], vectors_for: set[str] | None = None) -> dict[str, tuple[str, np.ndarray | None]]:
         out: dict[str, tuple[str, np.ndarray | None]] = {}
         for chunk in chunks(ids, 500):
@@ -271,29 +251,6 @@ class SQLiteStore(SQLiteVectorSearch, SQLStoreBase):
             ):
                 out[r["id"]] = (out[r["id"]][0], self._decode_vector(r["vec"]))
         return out
-
-    def doc_freqs(self, words: list[str]) -> tuple[int, dict[str, int]]:
-        """From FTS5's own vocabulary (fts5vocab, one index lookup per word): rows holding each
-        word's Porter stem, over the whole table as FTS5's bm25() counts them."""
-        top = self._select("SELECT rowid AS n FROM memories_fts ORDER BY rowid DESC LIMIT 1", ())
-        n_docs = int(top[0]["n"]) if top else 0
-        stems = {w: stem(w) for w in words}
-        db = self._db
-        if not db.vocab_ready:
-            with db.lock:
-                db.conn.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.remem_vocab USING fts5vocab(main, memories_fts, 'row')")
-            db.vocab_ready = True
-        found: dict[str, int] = {}
-        unique = list(dict.fromkeys(stems.values()))
-        for chunk in chunks(unique, 500):
-            marks = ",".join("?" * len(chunk))
-            for r in self._select(f"SELECT term, doc FROM temp.remem_vocab WHERE term IN ({marks})", chunk):
-                found[r["term"]] = min(int(r["doc"]), DOC_FREQ_CAP)
-        return n_docs, {w: found.get(s, 0) for w, s in stems.items()}
-
-    def _more_matches(self, match: str, window: int) -> bool:
-        rows = self._select("SELECT count(*) AS n FROM (SELECT 1 FROM memories_fts WHERE memories_fts MATCH ? LIMIT ?)", (match, window + 1))
-        return int(rows[0]["n"]) > window
 
     # -- import / stats ------------------------------------------------------------
     def _dim(self) -> int | None:

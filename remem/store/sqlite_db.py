@@ -11,6 +11,7 @@ from typing import Any
 
 from remem.errors import StoreError
 from remem.store.base import SCHEMA_VERSION
+from remem.store.text_index import TextIndex
 from remem.store.vector_index import VectorIndex
 
 APPLICATION_ID = 0x52454D4D  # "REMM"
@@ -19,7 +20,7 @@ log = logging.getLogger("remem")
 
 
 class Database:
-    """The connection, its lock and the vector index, shared by all tenant views."""
+    """The connection, its lock and the derived indexes (vectors, text), shared by all tenant views."""
 
     def __init__(self, path: Path, hnsw_threshold: int) -> None:
         self.path = path
@@ -35,6 +36,7 @@ class Database:
             raise StoreError(f"{path} is not a usable remem store: {exc}") from exc
         self.dim: int | None = None
         self.index: VectorIndex | None = None
+        self.text_index = TextIndex()
         self.alive: dict[tuple[str, str], float] = {}  # per partition: share of index hits the filters kept last time
         self.hnsw_threshold = hnsw_threshold
 

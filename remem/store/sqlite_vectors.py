@@ -72,16 +72,17 @@ class SQLiteVectorSearch:
                 results.sort(key=lambda kv: -kv[1])
                 return self._ids_for(results[:limit])
         keys = [query.user_id] if query.user_id is not None else self._user_keys()
+        found: list[tuple[str, float]] = []
         for user_key in keys:
             part = self._partition(user_key)
             if part is not None:
-                results.extend(self._index_search(part, user_key, vector, query, limit))
-        results.sort(key=lambda kv: -kv[1])
-        return self._ids_for(results[:limit])
+                found.extend(self._index_search(part, user_key, vector, query, limit))
+        found.sort(key=lambda kv: -kv[1])
+        return found[:limit]
 
     def _index_search(
         self, part: VectorPartition, user_key: str, vector: np.ndarray, query: Query, limit: int
-    ) -> list[tuple[int, float]]:
+    ) -> list[tuple[str, float]]:
         # ask the index for enough hits that the filters leave ``limit``: archived and deleted rows
         # stay in the derived index, so a partition that is mostly archived needs a deeper walk
         key = (self.tenant, user_key)
@@ -89,8 +90,8 @@ class SQLiteVectorSearch:
         want = min(int((limit * 2 + 10) / max(share, 0.02)), 100_000)
         while True:
             found = part.impl.search(vector, want)
-            alive = self._filter_rowids([k for k, _ in found], query)
-            kept = [(k, s) for k, s in found if k in alive]
+            alive = self._alive_ids([k for k, _ in found], query)
+            kept = [(alive[k], s) for k, s in found if k in alive]
             if found:
                 self._db.alive[key] = max(len(kept) / len(found), 0.02)
             if len(kept) >= limit or len(found) < want:
@@ -138,19 +139,20 @@ class SQLiteVectorSearch:
         )
         return [(r["rowid"], r["k"]) for r in rows]
 
-    def _filter_rowids(self, rowids: list[int], query: Query) -> set[int]:
+    def _alive_ids(self, rowids: list[int], query: Query) -> dict[int, str]:
+        """{rowid: memory id} of the rows the query's filters keep (one statement per 500)."""
         if not rowids:
-            return set()
+            return {}
         where, params = self._where(query)
-        alive: set[int] = set()
+        alive: dict[int, str] = {}
         for chunk in chunks(rowids, 500):
             marks = ",".join("?" * len(chunk))
             alive.update(
-                r["rowid"]
+                (r["rowid"], r["id"])
                 # NOT INDEXED: look the few candidate rows up by rowid instead of letting the
                 # planner walk the user's whole (tenant, user_id) index range
                 for r in self._select(
-                    f"SELECT m.rowid AS rowid FROM memories m NOT INDEXED WHERE m.rowid IN ({marks}) AND {where}",
+                    f"SELECT m.rowid AS rowid, m.id AS id FROM memories m NOT INDEXED WHERE m.rowid IN ({marks}) AND {where}",
                     (*chunk, *params),
                 )
             )

@@ -1,0 +1,3 @@
+-- Schema 3 adds SQLite's `texts` log for its derived text index; PostgreSQL ranks text in SQL
+-- over its GIN-indexed tsvector, so nothing changes here (kept so both stores share the number).
+SELECT 1;

@@ -1,0 +1,253 @@
+"""The derived in-memory text index (remem/store/text_index.py) behind SQLite's BM25: exact
+against a brute-force BM25 over the same tokens, in step with SQLite across processes,
+crashes, updates, purges and restored files, with per-user statistics."""
+
+from __future__ import annotations
+
+import math
+import os
+import random
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import time
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from remem import Memory
+from remem.models import MemoryRecord, Operation
+from remem.store import Query, SQLiteStore, Write
+from remem.store.text_index import B, K1, TextPartition, doc_tokens, query_tokens
+
+ROOT = Path(__file__).resolve().parents[1]
+VOCAB = "apple banana cherry date elder fig grape honeydew kiwi lemon mango nectarine olive papaya quince".split()
+
+
+def brute_bm25(docs: dict[int, str], query: str, k: int) -> list[tuple[int, float]]:
+    """Okapi BM25 (Lucene IDF) over ``docs`` by the definition, no index: the reference."""
+    toks = {r: doc_tokens(t) for r, t in docs.items()}
+    n = len(toks)
+    avgdl = sum(len(t) for t in toks.values()) / n
+    terms = query_tokens(query)
+    df = {t: sum(1 for d in toks.values() if t in d) for t in terms}
+    scores = {}
+    for r, d in toks.items():
+        tf = Counter(d)
+        s = 0.0
+        for t in terms:
+            if tf[t]:
+                idf = math.log(1 + (n - df[t] + 0.5) / (df[t] + 0.5))
+                s += idf * tf[t] * (K1 + 1) / (tf[t] + K1 * (1 - B + B * len(d) / avgdl))
+        if s > 0:
+            scores[r] = round(s, 9)
+    return sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))[:k]
+
+
+def random_docs(rng: random.Random, n: int) -> dict[int, str]:
+    return {i + 1: " ".join(rng.choices(VOCAB, weights=range(len(VOCAB), 0, -1), k=rng.randint(1, 12))) for i in range(n)}
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_search_is_exact_bm25_over_the_same_tokens(seed: int) -> None:
+    rng = random.Random(seed)
+    docs = random_docs(rng, rng.choice([1, 3, 40, 400]))
+    part = TextPartition()
+    part.apply((rowid, rowid, text) for rowid, text in docs.items())
+    overlaps = []
+    for _ in range(30):
+        query = " ".join(rng.sample(VOCAB, rng.randint(1, 4)))
+        want = brute_bm25(docs, query, 10)
+        got = part.search(query_tokens(query), 10)
+        assert [r for r, _ in got] == [r for r, _ in want]
+        assert np.allclose([s for _, s in got], [s for _, s in want], rtol=1e-4)
+        overlaps.append(len({r for r, _ in got} & {r for r, _ in want}) / len(want) if want else float(not got))
+    assert np.mean(overlaps) >= 0.99
+
+
+def test_a_row_indexed_again_replaces_its_old_text_and_statistics() -> None:
+    part = TextPartition()
+    part.apply([(1, 10, "apple banana"), (2, 11, "cherry"), (3, 12, "apple")])
+    part.apply([(4, 10, "cherry date")])  # row 10's text changed
+    assert [r for r, _ in part.search(["appl"], 10)] == [12]
+    assert part.doc_freqs(["appl", "cherri"]) == (3, {"appl": 1, "cherri": 2})
+    docs = {10: "cherry date", 11: "cherry", 12: "apple"}
+    assert np.allclose([s for _, s in part.search(query_tokens("cherry"), 10)],
+                       [s for _, s in brute_bm25(docs, "cherry", 10)])
+
+
+def test_degenerate_inputs_are_ordinary() -> None:
+    part = TextPartition()
+    assert part.search(["appl"], 10) == []
+    part.apply([(1, 5, "apple")])
+    [(rowid, score)] = part.search(["appl"], 10)
+    assert rowid == 5 and score > 0  # one row holding the word: a positive score (FTS5's IDF gave 1e-6)
+    assert part.search(["zzz"], 10) == [] and part.search(["appl"], 0) == []
+    part.apply([(2, 6, "apple"), (3, 7, "apple")])
+    assert [r for r, _ in part.search(["appl"], 2)] == [5, 6]  # equal scores: older rows first
+
+
+def _store(tmp_path: Path, name: str = "m.db") -> SQLiteStore:
+    return SQLiteStore(tmp_path / name)
+
+
+def _write(store: SQLiteStore, user: str, texts: list[str]) -> list[MemoryRecord]:
+    recs = [MemoryRecord(content=t, user_id=user) for t in texts]
+    return store.insert([Write(r, t, None) for r, t in zip(recs, texts)])
+
+
+def _bm25(store: SQLiteStore, text: str, user: str | None, limit: int = 10) -> list[str]:
+    return [i for i, _ in store.text_search(text, Query(user_id=user), limit)]
+
+
+def test_the_three_memory_store_ranks_the_one_that_matches(tmp_path: Path, embedder) -> None:
+    with Memory(tmp_path / "m.db", embedder=embedder) as mem:
+        mem.add(["I live in Porto, near the river.", "My sister Ana is getting married in June.",
+                 "I am allergic to peanuts."], user_id="u", session_id="s1")
+        [top, *_] = mem.search("sister wedding", user_id="u", mode="bm25")
+        assert top.memory.content.startswith("My sister Ana")
+        assert mem.search("sister wedding", user_id="u")[0].memory.content.startswith("My sister Ana")
+
+
+def test_statistics_are_per_user(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    _write(store, "a", ["apple pie", "banana bread", "cherry tart"])
+    before = store.text_search("apple", Query(user_id="a"), 5)
+    _write(store, "b", ["apple"] * 50)  # another user's data
+    after = store.text_search("apple", Query(user_id="a"), 5)
+    assert before == after
+    assert store.doc_freqs(["apple"], user_id="a") == (3, {"apple": 1})
+    assert store.doc_freqs(["apple"], user_id="b") == (50, {"apple": 50})
+    store.close()
+
+
+def test_filters_deletes_and_updates_are_respected(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    recs = _write(store, "u", [f"note {i} about apples" for i in range(30)] + ["a kiwi note"])
+    store.save_version(recs[0].model_copy(update={"content": "now about kiwis", "version": 2}), index_text="now about kiwis",
+                       vector=None, op=Operation.UPDATE)
+    assert recs[0].id not in _bm25(store, "apples", "u", 50)
+    assert _bm25(store, "kiwis", "u")[0] == recs[0].id
+    store.save_version(recs[1].model_copy(update={"deleted_at": recs[1].created_at, "version": 2}), index_text=None,
+                       vector=None, op=Operation.DELETE)
+    assert recs[1].id not in _bm25(store, "apples", "u", 50)
+    assert len(_bm25(store, "apples", "u", 50)) == 28
+    assert _bm25(store, "apples", "nobody") == []
+    assert set(_bm25(store, "apples", None, 50)) == set(_bm25(store, "apples", "u", 50))
+    store.close()
+
+
+def test_another_process_writes_are_found_on_the_next_search(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    _write(store, "u", ["the first note"])
+    assert len(_bm25(store, "note", "u")) == 1  # builds the partition
+    code = """
+        import sys
+        from remem.models import MemoryRecord, Operation
+        from remem.store import SQLiteStore, Write
+        s = SQLiteStore(sys.argv[1])
+        r = MemoryRecord(content="a zebra note from elsewhere", user_id="u")
+        s.insert([Write(r, r.content, None)])
+        s.close()
+    """
+    result = subprocess.run([sys.executable, "-c", textwrap.dedent(code), str(tmp_path / "m.db")], capture_output=True,
+                            text=True, timeout=120, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert result.returncode == 0, result.stderr
+    [hit] = store.text_search("zebra", Query(user_id="u"), 5)
+    assert store.get(hit[0]).content == "a zebra note from elsewhere"
+    store.close()
+
+
+def test_sigkill_mid_write_then_reopen_agrees_with_sqlite(tmp_path: Path) -> None:
+    db = tmp_path / "m.db"
+    SQLiteStore(db).close()
+    code = """
+        import sys
+        from remem.models import MemoryRecord, Operation
+        from remem.store import SQLiteStore, Write
+        s = SQLiteStore(sys.argv[1])
+        i = 0
+        while True:
+            recs = [MemoryRecord(content=f"turn {i} {j} about apples and kiwis", user_id="u") for j in range(20)]
+            s.insert([Write(r, r.content, None) for r in recs])
+            i += 1
+            print(i, flush=True)
+    """
+    proc = subprocess.Popen([sys.executable, "-c", textwrap.dedent(code), str(db)], stdout=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert proc.stdout is not None
+    for _ in range(3):
+        proc.stdout.readline()
+    time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    conn = sqlite3.connect(db)
+    rows = dict(conn.execute("SELECT m.rowid, f.text FROM memories m JOIN memories_fts f ON f.rowid = m.rowid"))
+    assert conn.execute("SELECT count(*) FROM texts").fetchone()[0] == len(rows) > 0
+    conn.close()
+    store = SQLiteStore(db)
+    got = store.text_search("apples kiwis", Query(user_id="u"), 1000)
+    assert len(got) == len(rows)
+    want = brute_bm25(rows, "turn 2 7", 10)
+    found = [store.get(i) for i, _ in store.text_search("turn 2 7", Query(user_id="u"), 10)]
+    assert [r.content for r in found] == [rows[k] for k, _ in want]
+    store.close()
+
+
+def test_purge_leaves_nothing_in_the_index(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    _write(store, "gone", ["my secret diary entry"])
+    _write(store, "kept", ["a public diary entry"])
+    assert _bm25(store, "diary", "gone")
+    store.purge(user_id="gone")
+    assert _bm25(store, "diary", "gone") == []
+    part = store._db.text_index._parts.get(("default", "gone"))
+    assert part is None or (len(part) == 0 and not part.postings)  # rebuilt empty after the purge
+    assert len(_bm25(store, "diary", None)) == 1
+    conn = sqlite3.connect(tmp_path / "m.db")
+    assert conn.execute("SELECT count(*) FROM texts WHERE user_key = 'gone'").fetchone()[0] == 0
+    conn.close()
+    store.close()
+
+
+def test_a_store_recreated_or_restored_at_the_same_path_is_read_afresh(tmp_path: Path) -> None:
+    db = tmp_path / "m.db"
+    store = SQLiteStore(db)
+    _write(store, "u", ["an apple a day"])
+    store.close()
+    shutil.copy(db, tmp_path / "old.db")
+    store = SQLiteStore(db)
+    _write(store, "u", ["apple pie recipe", "apple orchard visit"])
+    assert len(_bm25(store, "apple", "u")) == 3
+    store.close()
+    for suffix in ("-wal", "-shm"):
+        (tmp_path / f"m.db{suffix}").unlink(missing_ok=True)
+    shutil.copy(tmp_path / "old.db", db)  # an older copy restored over it
+    store = SQLiteStore(db)
+    assert [store.get(i).content for i in _bm25(store, "apple", "u")] == ["an apple a day"]
+    store.close()
+    db.unlink()
+    store = SQLiteStore(db)  # deleted and created again
+    _write(store, "u", ["banana split"])
+    assert _bm25(store, "apple", "u") == [] and len(_bm25(store, "banana", "u")) == 1
+    store.close()
+
+
+def test_a_schema_2_store_gets_its_texts_log_on_open(tmp_path: Path) -> None:
+    db = tmp_path / "m.db"
+    store = SQLiteStore(db)
+    _write(store, "u", ["an apple a day", "kiwi jam"])
+    store.close()
+    conn = sqlite3.connect(db)
+    conn.execute("DROP TABLE texts")
+    conn.execute("PRAGMA user_version = 2")
+    conn.commit()
+    conn.close()
+    store = SQLiteStore(db)
+    assert len(_bm25(store, "apple kiwi", "u")) == 2
+    store.close()
