@@ -251,3 +251,82 @@ def test_a_schema_2_store_gets_its_texts_log_on_open(tmp_path: Path) -> None:
     store = SQLiteStore(db)
     assert len(_bm25(store, "apple kiwi", "u")) == 2
     store.close()
+
+
+@pytest.fixture()
+def small_cache(monkeypatch):  # noqa: ANN201
+    import remem.store.text_index as ti
+
+    monkeypatch.setattr(ti, "CACHE_MIN_ROWS", 5)
+
+
+def _cached_store(path: Path, embedder) -> SQLiteStore:  # noqa: ANN001
+    store = SQLiteStore(path)
+    store.check_embedding(embedder.model_name, embedder.dim)  # gives the store its identity and cache folder
+    return store
+
+
+def _cache_files(path: Path) -> list[Path]:
+    folder = Path(str(path) + ".idx") / "text"
+    return sorted(folder.glob("*")) if folder.exists() else []
+
+
+def test_a_large_partition_is_cached_on_close_and_reloaded(tmp_path: Path, embedder, small_cache, monkeypatch) -> None:
+    db = tmp_path / "m.db"
+    store = _cached_store(db, embedder)
+    _write(store, "u", [f"note {i} about apples" for i in range(8)] + ["a kiwi"])
+    want = store.text_search("apples kiwi", Query(user_id="u"), 20)
+    store.close()
+    assert [p.suffix for p in _cache_files(db)] == [".json", ".npz"]
+    store = _cached_store(db, embedder)
+    from remem.store.text_index import TextPartition
+
+    def no_rebuild(self, delta):  # noqa: ANN001, ANN202
+        rows = list(delta)
+        assert not rows, "the cache should have held every row"
+        return 0
+
+    monkeypatch.setattr(TextPartition, "apply", no_rebuild)
+    assert store.text_search("apples kiwi", Query(user_id="u"), 20) == want
+    monkeypatch.undo()
+    _write(store, "u", ["kiwi kiwi kiwi"])  # rows after the cached watermark still come in
+    assert store.get(store.text_search("kiwi", Query(user_id="u"), 1)[0][0]).content == "kiwi kiwi kiwi"
+    store.close()
+
+
+def test_a_cache_never_serves_an_older_copy_or_a_new_store(tmp_path: Path, embedder, small_cache) -> None:
+    db = tmp_path / "m.db"
+    store = _cached_store(db, embedder)
+    _write(store, "u", [f"apple note {i}" for i in range(6)])
+    store.close()
+    shutil.copy(db, tmp_path / "old.db")
+    store = _cached_store(db, embedder)
+    _write(store, "u", [f"apple pie {i}" for i in range(6)])
+    assert len(store.text_search("apple", Query(user_id="u"), 50)) == 12
+    store.close()  # the cache now holds 12 rows
+    assert _cache_files(db)
+    for suffix in ("-wal", "-shm"):
+        (tmp_path / f"m.db{suffix}").unlink(missing_ok=True)
+    shutil.copy(tmp_path / "old.db", db)
+    store = _cached_store(db, embedder)
+    assert len(store.text_search("apple", Query(user_id="u"), 50)) == 6
+    store.close()
+    db.unlink()
+    store = _cached_store(db, embedder)  # a new store at the same path: another identity
+    _write(store, "u", ["banana"])
+    assert store.text_search("apple", Query(user_id="u"), 50) == []
+    store.close()
+
+
+def test_purge_deletes_the_cache_file(tmp_path: Path, embedder, small_cache) -> None:
+    db = tmp_path / "m.db"
+    store = _cached_store(db, embedder)
+    _write(store, "gone", [f"secret apple {i}" for i in range(6)])
+    assert store.text_search("apple", Query(user_id="gone"), 50)
+    store.close()
+    assert _cache_files(db)
+    store = _cached_store(db, embedder)
+    store.purge(user_id="gone")
+    assert _cache_files(db) == []
+    store.close()
+    assert _cache_files(db) == []

@@ -83,6 +83,7 @@ class SQLiteStore(SQLiteTextSearch, SQLiteVectorSearch, SQLStoreBase):
         db = self._db
         if db.index is not None:  # before db.lock: save() takes partition locks, and _partition() takes them before db.lock
             db.index.save(self._generation)
+        db.text_index.save(self._generation)
         with db.lock:
             db.conn.close()
 
@@ -103,6 +104,7 @@ class SQLiteStore(SQLiteTextSearch, SQLiteVectorSearch, SQLStoreBase):
                 conn.execute("INSERT OR IGNORE INTO meta VALUES ('vector_codec', ?)", (DEFAULT_CODEC,))  # new store: int8
             else:
                 sql.check_same_embedding(str(self.path), meta, model, dim)
+        db.text_index.bind(Path(str(self.path) + ".idx"), store_id)
         if db.index is None:
             db.dim = dim
             db.index = VectorIndex(

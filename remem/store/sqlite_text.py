@@ -104,4 +104,13 @@ class SQLiteTextSearch:
                     return
                 after = page[-1][0]
 
-        return db.text_index.partition((self.tenant, user_key), (state[0], state[1] or 0), delta)
+        def row_at(seq: int) -> tuple[int, str] | None:
+            with db.lock:
+                row = db.conn.execute(
+                    "SELECT t.mem_rowid, f.text FROM texts t JOIN memories_fts f ON f.rowid = t.mem_rowid "
+                    "WHERE t.tenant = ? AND t.user_key = ? AND t.seq = ?",
+                    (self.tenant, user_key, seq),
+                ).fetchone()
+            return (row[0], row[1]) if row else None
+
+        return db.text_index.partition((self.tenant, user_key), (state[0], state[1] or 0), delta, row_at)

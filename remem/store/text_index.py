@@ -15,24 +15,44 @@ user's data. BM25 is Okapi (k1 = 1.2, b = 0.75, FTS5's values) with Lucene's smo
 ``ln(1 + (N - df + 0.5) / (df + 0.5))``, which stays positive where FTS5's clamps a word in
 more than half the rows to 1e-6 (in a store of three memories, every word).
 
+Partitions of at least ``CACHE_MIN_ROWS`` rows are saved beside the store when it closes (as
+the vector index's HNSW graphs are) and reloaded on open, bound like them to the store's
+identity and to the row at their watermark (its rowid and a hash of its text): a store
+re-created at the same path, or an older copy restored over it, never reuses a cache that is
+not its own.
+
 Tokens are FTS5's: words (``remem.store.text.words``) with Porter stems; every token counts
 toward a row's length, the query's content words are its terms.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import logging
+import os
 import threading
 from array import array
+from pathlib import Path
 from typing import Callable, Iterable
 
 import numpy as np
 
 from remem.store.text import keywords, stem, words
 
+log = logging.getLogger("remem.index")
+
+CACHE_MIN_ROWS = 20_000  # smaller partitions rebuild from the store in well under a second
 K1 = 1.2
 B = 0.75
 MAX_TERMS = 64  # as the FTS5 query
 TextDelta = Iterable[tuple[int, int, str]]  # (seq, memory rowid, index text)
+TextAt = Callable[[int], "tuple[int, str] | None"]  # seq -> (rowid, text) of that row, if present
+
+
+def _tail(seq: int, rowid: int, text: str) -> list[object]:
+    """What identifies the row at a watermark: its seq, rowid and a hash of its text."""
+    return [int(seq), int(rowid), hashlib.sha1((text or "").encode()).hexdigest()]
 
 
 def doc_tokens(text: str) -> list[str]:
@@ -90,6 +110,7 @@ class TextPartition:
         self.slot_of: dict[int, int] = {}
         self.total_length = 0
         self.watermark = 0
+        self.tail: list[object] | None = None  # _tail() of the row at the watermark
         self._live_mask: np.ndarray | None = None
         self._length_array: np.ndarray | None = None
         self._rowid_array: np.ndarray | None = None
@@ -102,7 +123,8 @@ class TextPartition:
         n = 0
         for seq, rowid, text in delta:
             self._put(int(rowid), text or "")
-            self.watermark = max(self.watermark, int(seq))
+            if seq > self.watermark:
+                self.watermark, self.tail = int(seq), _tail(seq, rowid, text)
             n += 1
         if n:
             self._live_mask = self._length_array = self._rowid_array = None
@@ -128,6 +150,34 @@ class TextPartition:
         self.live.append(1)
         self.slot_of[rowid] = slot
         self.total_length += len(tokens)
+
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        """The partition as flat arrays (terms, postings by term, per-slot rows), for a cache file."""
+        terms = list(self.postings)
+        sizes = np.fromiter((len(self.postings[t].slots) for t in terms), dtype=np.int64, count=len(terms))
+        return {
+            "terms": np.asarray(terms, dtype=np.str_) if terms else np.zeros(0, dtype="<U1"),
+            "offsets": np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64),
+            "slots": np.frombuffer(b"".join(bytes(self.postings[t].slots) for t in terms), dtype=np.int32),
+            "tfs": np.frombuffer(b"".join(bytes(self.postings[t].tfs) for t in terms), dtype=np.int32),
+            "rowids": np.frombuffer(self.rowids, dtype=np.int64).copy(),
+            "lengths": np.frombuffer(self.lengths, dtype=np.int32).copy(),
+            "live": np.frombuffer(bytes(self.live), dtype=np.uint8),
+        }
+
+    def load_arrays(self, a: dict[str, np.ndarray]) -> None:
+        """Fill an empty partition from :meth:`to_arrays`'s output."""
+        offsets, slots, tfs = a["offsets"], a["slots"].astype(np.int32), a["tfs"].astype(np.int32)
+        for i, term in enumerate(a["terms"].tolist()):
+            postings = self.postings[term] = _Postings()
+            postings.slots.frombytes(slots[offsets[i] : offsets[i + 1]].tobytes())
+            postings.tfs.frombytes(tfs[offsets[i] : offsets[i + 1]].tobytes())
+        self.rowids.frombytes(a["rowids"].astype(np.int64).tobytes())
+        self.lengths.frombytes(a["lengths"].astype(np.int32).tobytes())
+        self.live.extend(a["live"].astype(np.uint8).tobytes())
+        live = a["live"].astype(bool)
+        self.slot_of = {int(r): i for i, r in enumerate(a["rowids"].tolist()) if live[i]}
+        self.total_length = int(a["lengths"][live].sum())
 
     def wasteful(self) -> bool:
         """More dead slots than live ones (and enough to matter): worth a rebuild."""
@@ -204,21 +254,30 @@ class TextPartition:
 
 
 class TextIndex:
-    """All text partitions of one store, kept in sync with it on demand."""
+    """All text partitions of one store, kept in sync with it on demand; large ones cached
+    on disk once :meth:`bind` has named the store's cache folder and identity."""
 
     def __init__(self) -> None:
         self._parts: dict[tuple[str, str], TextPartition] = {}
         self._lock = threading.Lock()
+        self.cache_dir: Path | None = None
+        self.store_id: str | None = None
+
+    def bind(self, cache_dir: Path, store_id: str) -> None:
+        """Where to keep cache files, and the store identity they are bound to."""
+        self.cache_dir, self.store_id = cache_dir / "text", store_id
 
     def partition(
-        self, key: tuple[str, str], state: tuple[int, int], fetch_delta: Callable[[int], TextDelta]
+        self, key: tuple[str, str], state: tuple[int, int], fetch_delta: Callable[[int], TextDelta],
+        row_at: TextAt | None = None,
     ) -> TextPartition:
-        """The partition for ``key`` brought up to ``state`` = (generation, max seq)."""
+        """The partition for ``key`` brought up to ``state`` = (generation, max seq);
+        ``row_at(seq)`` lets a cached partition prove it was built from this store's rows."""
         generation, max_seq = state
         with self._lock:
             part = self._parts.get(key)
             if part is None or part.generation != generation:
-                part = self._parts[key] = TextPartition()
+                part = self._parts[key] = self._load_cached(key, generation, row_at) or TextPartition()
                 part.generation = generation
         with part.lock:
             if max_seq < part.watermark or part.wasteful():  # went back in time, or mostly dead slots
@@ -228,7 +287,80 @@ class TextIndex:
         return part
 
     def drop(self, tenant: str, user_key: str | None = None) -> None:
-        """Forget a user's partition (or all of a tenant's)."""
+        """Forget a user's partition (or all of a tenant's) and delete its cache files."""
         with self._lock:
             for key in [k for k in self._parts if k[0] == tenant and (user_key is None or k[1] == user_key)]:
                 del self._parts[key]
+            if self.cache_dir is None or not self.cache_dir.exists():
+                return
+            if user_key is not None:
+                self._remove_cache((tenant, user_key))
+                return
+            for meta_path in self.cache_dir.glob("*.json"):  # names are hashes: the meta names its key
+                try:
+                    owner = json.loads(meta_path.read_text()).get("key")
+                except (OSError, ValueError, AttributeError):
+                    owner = None
+                if owner is None or owner[0] == tenant:
+                    meta_path.unlink(missing_ok=True)
+                    meta_path.with_suffix(".npz").unlink(missing_ok=True)
+
+    # -- the on-disk cache of large partitions ------------------------------------------
+    def _cache_paths(self, key: tuple[str, str]) -> tuple[Path, Path]:
+        base = (self.cache_dir or Path(".")) / hashlib.sha1(json.dumps(key).encode()).hexdigest()
+        return base.with_suffix(".npz"), base.with_suffix(".json")
+
+    def _remove_cache(self, key: tuple[str, str]) -> None:
+        for path in self._cache_paths(key):
+            path.unlink(missing_ok=True)
+
+    def save(self, current_generation: Callable[[tuple[str, str]], int | None]) -> None:
+        """Write partitions of at least CACHE_MIN_ROWS rows to the cache folder (whole files:
+        temp file + rename); a partition whose generation moved meanwhile (purged, perhaps by
+        another process) is not written and its old files are removed."""
+        if self.cache_dir is None or self.store_id is None:
+            return
+        for key, part in list(self._parts.items()):
+            with part.lock:
+                if len(part) < CACHE_MIN_ROWS or part.tail is None:
+                    continue
+                if current_generation(key) != part.generation:
+                    self._remove_cache(key)
+                    continue
+                self.cache_dir.mkdir(parents=True, exist_ok=True)
+                data_path, meta_path = self._cache_paths(key)
+                meta_path.unlink(missing_ok=True)  # no meta, no load: never a meta beside a half-replaced file
+                tmp = data_path.with_name(data_path.name + ".tmp")
+                with open(tmp, "wb") as fh:
+                    np.savez(fh, **part.to_arrays())
+                os.replace(tmp, data_path)
+                meta = {"key": list(key), "store_id": self.store_id, "generation": part.generation,
+                        "watermark": part.watermark, "tail": part.tail}
+                tmp = meta_path.with_name(meta_path.name + ".tmp")
+                tmp.write_text(json.dumps(meta))
+                os.replace(tmp, meta_path)
+
+    def _load_cached(self, key: tuple[str, str], generation: int, row_at: TextAt | None) -> TextPartition | None:
+        """A saved partition, if it is provably this store's: same identity, key and
+        generation, and the row at its watermark is still the same row with the same text."""
+        if self.cache_dir is None or self.store_id is None or row_at is None:
+            return None
+        data_path, meta_path = self._cache_paths(key)
+        try:
+            meta = json.loads(meta_path.read_text())
+            if not isinstance(meta, dict) or meta.get("store_id") != self.store_id or meta.get("key") != list(key):
+                return None
+            watermark = meta.get("watermark")
+            if meta.get("generation") != generation or not isinstance(watermark, int) or watermark < 1:
+                return None
+            row = row_at(watermark)
+            if row is None or meta.get("tail") != _tail(watermark, *row):
+                log.info("text index cache for %s does not match the store; rebuilding", key)
+                return None
+            part = TextPartition()
+            with np.load(data_path, allow_pickle=False) as arrays:
+                part.load_arrays({name: arrays[name] for name in arrays.files})
+            part.watermark, part.tail = watermark, meta["tail"]
+            return part
+        except (OSError, ValueError, KeyError, TypeError, IndexError):
+            return None
