@@ -456,3 +456,27 @@ def test_validity_filter_walks_the_index_and_still_drops_ended_facts(tmp_path: P
         exact = [f"m{j}" for j in np.argsort(-(vectors @ vectors[probe])) if j % 10 == 0][:10]
         assert len(set(contents) & set(exact)) >= 9
     store.close()
+
+
+def test_a_bulk_insert_leaves_a_small_wal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A reader holding a snapshot keeps checkpoints from finishing, so a bulk insert grows the
+    WAL; once it lets go, the next checkpoint and write cut the WAL back (SQLite alone never shrinks it)."""
+    import remem.store.sqlite_db as sqlite_db
+
+    monkeypatch.setattr(sqlite_db, "WAL_LIMIT_BYTES", 1024 * 1024)  # far below what the inserts write
+    store = SQLiteStore(tmp_path / "m.db")
+    reader = sqlite3.connect(tmp_path / "m.db", isolation_level=None)
+    reader.execute("BEGIN")
+    reader.execute("SELECT count(*) FROM memories").fetchone()  # a snapshot the WAL must keep
+    text = "a fairly long sentence about nothing in particular " * 40
+    for batch in range(12):  # ~25 MB of rows and text index, in transactions of 500
+        recs = [MemoryRecord(content=f"{batch}-{i} {text}", user_id="u") for i in range(500)]
+        store.insert([Write(r, r.content, None) for r in recs])
+    wal = tmp_path / "m.db-wal"
+    assert wal.stat().st_size > 10 * 1024 * 1024
+    reader.execute("COMMIT")
+    reader.close()
+    store._db.conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+    store.insert([Write(MemoryRecord(content="one more", user_id="u"), "one more", None)])  # restarts the WAL
+    assert wal.stat().st_size <= 1024 * 1024
+    store.close()

@@ -15,6 +15,7 @@ from remem.store.text_index import TextIndex
 from remem.store.vector_index import VectorIndex
 
 APPLICATION_ID = 0x52454D4D  # "REMM"
+WAL_LIMIT_BYTES = 64 * 1024 * 1024
 
 log = logging.getLogger("remem")
 
@@ -52,6 +53,9 @@ class Database:
             raise StoreError(f"{self.path} was written by a newer remem (schema {version} > {SCHEMA_VERSION})")
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = NORMAL")
+        # the WAL is cut back to this size when it restarts after a checkpoint: a bulk insert no
+        # longer leaves a WAL as large as the data written (3.6 GB beside a 3.5 GB file after 1M rows)
+        conn.execute(f"PRAGMA journal_size_limit = {WAL_LIMIT_BYTES}")
         if tables == 0:
             script = resources.files("remem.store").joinpath("schema.sql").read_text()
             with self.transaction():  # BEGIN IMMEDIATE: a second opener of the new file waits, then sees it made
