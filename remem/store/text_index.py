@@ -62,9 +62,9 @@ def doc_tokens(text: str) -> list[str]:
 
 def query_tokens(text: str) -> list[str]:
     """The query's distinct stemmed terms: its content words (all its words if it has only
-    stopwords), at most MAX_TERMS."""
+    stopwords), at most MAX_TERMS, the latest kept when a long query (a dialogue) has more."""
     found = keywords(text) or list(dict.fromkeys(words(text)))
-    return list(dict.fromkeys(stem(w) for w in found[:MAX_TERMS]))
+    return list(dict.fromkeys(stem(w) for w in found))[-MAX_TERMS:]
 
 
 class _Postings:
