@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from remem.errors import InvalidInputError, RememError, StoreError
+from remem.store.text_index import TextIndex
 
 try:
     import psycopg
@@ -67,7 +68,7 @@ class Database:
         self.ef_search = int(own.get("ef_search", 100))
         self.purge_vacuum = own.get("purge_vacuum", "true").lower() not in ("0", "false", "no", "off")
         self.dim: int | None = None
-        self.user_rows: dict[tuple[str, str], tuple[int, float]] = {}  # rows per (tenant, user), when counted
+        self.text_index = TextIndex()  # this process's derived text index, fed from the texts log
         self.corpus: tuple[float, float, float] | None = None  # BM25's N, avgdl, when
         try:
             with psycopg.connect(conninfo, autocommit=True, connect_timeout=10) as conn:

@@ -29,22 +29,21 @@ import numpy as np
 from remem.errors import InvalidInputError, NotFoundError, StoreError
 from remem.models import MemoryRecord, Operation
 from remem.store import sql as core
-from remem.store.base import DEFAULT_TENANT, DOC_FREQ_CAP, Query, Write
+from remem.store.base import DEFAULT_TENANT, Query, Write
 from remem.store.common import ParsedItem
 from remem.store.dialect import POSTGRES
 from remem.store.pg_db import Database, dict_row, pg_error, psycopg, redact, split_url, sql
+from remem.store.pg_text import PostgresTextSearch
 from remem.store.sqlbase import SQLStoreBase, import_audit
-from remem.store.text import keywords, words
 
-__all__ = ["BM25_B", "BM25_K1", "EXACT_SUBSET_LIMIT", "PostgresStore", "redact", "split_url"]
+__all__ = ["EXACT_SUBSET_LIMIT", "PostgresStore", "redact", "split_url"]
 
 log = logging.getLogger("remem.store")
 
 EXACT_SUBSET_LIMIT = 2_000  # at most this many candidate rows: exact scan instead of HNSW (measured: ~10 µs a row)
-BM25_K1, BM25_B = 1.2, 0.75  # FTS5's bm25() defaults
 
 
-class PostgresStore(SQLStoreBase):
+class PostgresStore(PostgresTextSearch, SQLStoreBase):
     """A tenant-bound view of one PostgreSQL schema."""
 
     dialect = POSTGRES
@@ -133,13 +132,15 @@ class PostgresStore(SQLStoreBase):
             with self._tx("insert") as cur:
                 # ON CONFLICT keeps the fingerprint check race-free across concurrent writers
                 cur.executemany(
-                    self._INSERT + "ON CONFLICT (tenant, fingerprint) DO NOTHING RETURNING id", rows, returning=True
+                    self._INSERT + "ON CONFLICT (tenant, fingerprint) DO NOTHING RETURNING rid", rows, returning=True
                 )
-                inserted: list[bool] = []
+                rids: list[int | None] = []
                 while True:
-                    inserted.append(cur.fetchone() is not None)
+                    got = cur.fetchone()
+                    rids.append(None if got is None else got["rid"])
                     if not cur.nextset():
                         break
+                inserted = [rid is not None for rid in rids]
                 for w, new in zip(writes, inserted):
                     if new:
                         out.append(w.record)
@@ -153,6 +154,7 @@ class PostgresStore(SQLStoreBase):
                 self._history(
                     cur, [(w.record, Operation.ADD, w.reason, actor, []) for w in fresh], rows={w.record.id: w.record for w in fresh}
                 )
+                self._log_texts(cur, [rid for rid in rids if rid is not None])
         except InvalidInputError as exc:
             if "ix_memories_id" in str(exc):
                 raise InvalidInputError(f"a memory with id {self._clashing_id(writes)!r} already exists") from exc
@@ -188,6 +190,8 @@ class PostgresStore(SQLStoreBase):
             raise NotFoundError(f"no memory with id {record.id!r}")
         core.check_newer(record, found["user_id"], found["version"])
         cur.execute(f"UPDATE memories SET {', '.join(sets)} WHERE rid = %(rid)s", {**row, "rid": found["rid"]})
+        if index_text is not None:
+            self._log_texts(cur, [found["rid"]])
 
     def purge(self, *, user_id: str) -> int:
         """Erase every trace of a user: rows, history, links, text and vectors (and,
@@ -204,8 +208,11 @@ class PostgresStore(SQLStoreBase):
             cur.execute(
                 "DELETE FROM links WHERE tenant = %s AND (src = ANY(%s) OR dst = ANY(%s))", (self.tenant, ids, ids)
             )
+            cur.execute("DELETE FROM texts WHERE tenant = %s AND user_key = %s", (self.tenant, user_id))
+            cur.execute("DELETE FROM text_partitions WHERE tenant = %s AND user_key = %s", (self.tenant, user_id))
             cur.execute("DELETE FROM memories WHERE tenant = %s AND user_id = %s", (self.tenant, user_id))
             self._scrub_audit(cur, user_id, ids)
+        self._db.text_index.drop(self.tenant, user_id)
         if self._db.purge_vacuum and ids:
             try:
                 with self._db.pool.connection() as conn:
@@ -215,47 +222,6 @@ class PostgresStore(SQLStoreBase):
         return len(ids)
 
     # -- search ----------------------------------------------------------------------
-    def text_search(self, text: str, query: Query, limit: int) -> list[tuple[str, float]]:
-        """Okapi BM25 (k1=1.2, b=0.75, FTS5's formula) over the tsvector, best first.
-
-        Terms are the query's content words OR-ed (as for FTS5), stemmed by PostgreSQL's
-        ``english`` configuration. Document frequencies count the matching rows in the
-        query's scope; N (the table's rows) and the mean document length come from
-        :meth:`_corpus`; document length is the number of distinct lexemes.
-        """
-        terms = keywords(text)
-        config, tsv = "english", "m.tsv"
-        if not terms:  # only stopwords: like FTS5 (which keeps them), match all the words, unstemmed
-            terms = list(dict.fromkeys(words(text)))
-            config, tsv = "simple", "to_tsvector('simple'::regconfig, m.index_text)"  # no index: a scan of the scope
-        if not terms:
-            return []
-        terms = terms[:64]
-        where, params = self._where(query)
-        n, avgdl = self._corpus()
-        rows = self._select(
-            f"""
-            WITH q AS (
-                SELECT websearch_to_tsquery('{config}', %s) AS tq,
-                       tsvector_to_array(to_tsvector('{config}', %s)) AS lex
-            ),
-            tf AS (
-                SELECT m.rid, m.id, length({tsv}) AS len, coalesce(cardinality(u.positions), 1) AS tf,
-                       count(*) OVER (PARTITION BY u.lexeme) AS df
-                FROM memories m, q, unnest({tsv}) u
-                WHERE {tsv} @@ q.tq AND {where} AND u.lexeme = ANY(q.lex)
-            )
-            SELECT id, sum(
-                       greatest(ln((%s - df + 0.5) / (df + 0.5)), 1e-6)
-                       * tf * {BM25_K1 + 1} / (tf + {BM25_K1} * (1 - {BM25_B} + {BM25_B} * len / %s))
-                   ) AS score
-            FROM tf GROUP BY id, rid ORDER BY score DESC, rid LIMIT %s
-            """,
-            # words are [^\W_]+, so "a or b" is a plain OR-query: no websearch operator can sneak in
-            (" or ".join(terms), " ".join(terms), *params, n, avgdl, limit),
-        )
-        return [(r["id"], float(r["score"])) for r in rows]
-
     def index_entries(self, ids: list[str], vectors_for: set[str] | None = None) -> dict[str, tuple[str, np.ndarray | None]]:
         if not ids:
             return {}
@@ -269,33 +235,6 @@ class PostgresStore(SQLStoreBase):
                 vec = np.asarray(vec.to_numpy() if hasattr(vec, "to_numpy") else vec, dtype=np.float32)
             out[r["id"]] = (r["index_text"] or "", vec)
         return out
-
-    def doc_freqs(self, words: list[str], user_id: str | None = None) -> tuple[int, dict[str, int]]:
-        """Within ``user_id``'s rows when given (their count cached for a minute), else over
-        the whole table (as BM25's N)."""
-        scope, params = ("AND m.user_id = %s", [user_id]) if user_id is not None else ("", [])
-        n_docs = self._user_rows(user_id) if user_id is not None else self._corpus()[0]
-        freqs: dict[str, int] = {}
-        for w in words:
-            rows = self._select(
-                "SELECT count(*) AS n FROM (SELECT 1 FROM memories m WHERE m.tenant = %s "
-                f"AND m.tsv @@ plainto_tsquery('english', %s) {scope} LIMIT %s) s",
-                (self.tenant, w, *params, DOC_FREQ_CAP),
-            )
-            freqs[w] = int(rows[0]["n"])
-        return int(n_docs), freqs
-
-    def _user_rows(self, user_id: str) -> int:
-        """How many rows a user has (deleted and archived ones too, as in SQLite's text index)."""
-        cache = self._db.user_rows
-        key = (self.tenant, user_id)
-        hit = cache.get(key)
-        if hit is not None and time.monotonic() - hit[1] < 60:
-            return hit[0]
-        n = int(self._select("SELECT count(*) AS n FROM memories WHERE tenant = %s AND user_id = %s", (self.tenant, user_id))[0]["n"])
-        if n >= 1000:  # small users are counted every time: their counts move fastest, relatively
-            cache[key] = (n, time.monotonic())
-        return n
 
     def _corpus(self) -> tuple[float, float]:
         """(N, mean document length) for BM25: exact for small tables, else the planner's
@@ -353,9 +292,11 @@ class PostgresStore(SQLStoreBase):
     def _import_one(self, cur: Any, p: ParsedItem) -> bool:
         row = self._row(p.record, p.index_text, p.vector, p.fingerprint)
         # no conflict target: a clash on either unique key (id or fingerprint) skips the item, race-free
-        cur.execute(self._INSERT + "ON CONFLICT DO NOTHING RETURNING id", row)
-        if cur.fetchone() is None:
+        cur.execute(self._INSERT + "ON CONFLICT DO NOTHING RETURNING rid", row)
+        got = cur.fetchone()
+        if got is None:
             return False
+        self._log_texts(cur, [got["rid"]])
         self._history(
             cur, [(h.record, h.op, h.reason, h.actor, h.changed_fields) for h in p.history], audited=False,
             rows={p.record.id: p.record},
