@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -21,6 +20,7 @@ from remem.server.auth import create_key, hash_key, revoke_key  # noqa: E402
 from remem.server.testing import running  # noqa: E402
 from remem.errors import InvalidInputError  # noqa: E402
 from remem.store import open_store  # noqa: E402
+from served import serve  # noqa: E402
 
 
 class Server:
@@ -360,33 +360,13 @@ def test_serve_command_with_workers(tmp_path: Path) -> None:
     key = subprocess.run([sys.executable, "-m", "remem.server", "keys", "create", "--tenant", "t1", "--path", db],
                          capture_output=True, text=True, check=True, timeout=60).stdout.strip()
     assert key.startswith("rk_")
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    proc = subprocess.Popen([sys.executable, "-m", "remem.server", "serve", "--path", db, "--port", str(port),
-                             "--workers", "2", "--log-level", "warning"], stderr=subprocess.PIPE, text=True)
-    try:
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                if httpx.get(url + "/readyz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert proc.poll() is None and time.monotonic() < deadline, "server did not come up"
-            time.sleep(0.3)
+    with serve("--path", db, "--workers", "2", "--log-level", "warning", timeout=90) as url:
         with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key}"}) as c:
             for i in range(6):  # spread over both workers
                 assert c.post("/v1/memories", json={"messages": f"note {i}", "user_id": "u"}).status_code == 201
             assert c.get("/v1/memories", params={"user_id": "u"}).json()["total"] == 6
             assert c.post("/v1/search", json={"query": "note 3", "user_id": "u"}).json()["items"]
         assert httpx.get(url + "/v1/stats").status_code == 401
-    finally:
-        proc.terminate()
-        proc.wait(30)
 
 
 # -- DNS rebinding and peers on an unauthenticated server ---------------------------------------
