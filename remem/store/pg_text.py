@@ -11,7 +11,8 @@ from remem.store.base import DOC_FREQ_CAP, Query
 from remem.store.text_index import TextIndex
 from remem.store.text_search import DerivedTextSearch
 
-TEXTS_LOCK = "SELECT pg_advisory_xact_lock(hashtext('remem-texts:' || current_schema()))"
+# one lock per (schema, tenant, user) partition: the order of seqs only matters within one
+TEXTS_LOCK = "SELECT pg_advisory_xact_lock(hashtext('remem-texts:' || current_schema() || ':' || %s || ':' || %s))"
 
 
 class PostgresTextSearch(DerivedTextSearch):
@@ -29,11 +30,15 @@ class PostgresTextSearch(DerivedTextSearch):
         return self._db.text_index
 
     def _log_texts(self, cur: Any, rids: list[int]) -> None:
-        """(Re)log rows whose indexed text was written, inside the writing transaction; the
-        advisory lock makes log entries commit in seq order."""
+        """(Re)log rows whose indexed text was written, inside the writing transaction. An
+        advisory lock per partition (taken in sorted order: no deadlock) makes a partition's
+        log entries commit in seq order, so a reader never skips one; writers to other users
+        do not wait."""
         if not rids:
             return
-        cur.execute(TEXTS_LOCK)
+        cur.execute("SELECT DISTINCT coalesce(user_id, '') AS k FROM memories WHERE rid = ANY(%s)", (rids,))
+        for user_key in sorted(r["k"] for r in cur.fetchall()):
+            cur.execute(TEXTS_LOCK, (self.tenant, user_key))
         cur.execute("DELETE FROM texts WHERE rid = ANY(%s)", (rids,))
         cur.execute(
             "INSERT INTO text_partitions (tenant, user_key) SELECT DISTINCT tenant, coalesce(user_id, '') "

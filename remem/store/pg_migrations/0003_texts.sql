@@ -1,7 +1,7 @@
 -- The log the derived in-memory text index (remem/store/text_index.py) follows, as in SQLite:
 -- one row per indexed memory, re-inserted (a new seq) when its indexed text changes. Writers
--- take an advisory lock before writing it, so seqs become visible in order (a reader that has
--- seen seq n never later finds a committed seq below n). A purge deletes the user's
+-- take an advisory lock per (tenant, user) before writing it, so a partition's seqs become
+-- visible in order (a reader that has seen seq n never later finds a committed seq below n). A purge deletes the user's
 -- `text_partitions` row (no trace of the user is left); a row made again gets a new
 -- generation (microseconds since the epoch), telling every server's index to rebuild.
 CREATE TABLE texts (
