@@ -1,7 +1,8 @@
 """Text search for :class:`~remem.store.postgres.PostgresStore`: the derived text index
-(:mod:`remem.store.text_search`), fed from the ``texts`` log, so BM25 costs what it costs in
-SQLite (not a walk of every matching row in SQL) and ranks the same tokens; each server
-process keeps its own index and catches up from the database on its next search."""
+(:mod:`remem.store.text_search`), fed from the ``texts`` log that a trigger keeps (see
+``pg_migrations/0003_texts.sql``), so BM25 costs what it costs in SQLite (not a walk of every
+matching row in SQL) and ranks the same tokens; each server process keeps its own index and
+catches up from the database on its next search."""
 
 from __future__ import annotations
 
@@ -11,8 +12,8 @@ from remem.store.base import DOC_FREQ_CAP, Query
 from remem.store.text_index import TextIndex
 from remem.store.text_search import DerivedTextSearch
 
-# one lock per (schema, tenant, user) partition: the order of seqs only matters within one
-TEXTS_LOCK = "SELECT pg_advisory_xact_lock(hashtext('remem-texts:' || current_schema() || ':' || %s || ':' || %s))"
+# the lock the texts log's trigger takes (pg_migrations/0003_texts.sql): one per schema and tenant
+TEXTS_LOCK = "SELECT pg_advisory_xact_lock(hashtext('remem-texts:' || current_schema() || ':' || %s))"
 
 
 class PostgresTextSearch(DerivedTextSearch):
@@ -28,26 +29,6 @@ class PostgresTextSearch(DerivedTextSearch):
     @property
     def _text_index(self) -> TextIndex:
         return self._db.text_index
-
-    def _log_texts(self, cur: Any, rids: list[int]) -> None:
-        """(Re)log rows whose indexed text was written, inside the writing transaction. An
-        advisory lock per partition (taken in sorted order: no deadlock) makes a partition's
-        log entries commit in seq order, so a reader never skips one; writers to other users
-        do not wait."""
-        if not rids:
-            return
-        cur.execute("SELECT DISTINCT coalesce(user_id, '') AS k FROM memories WHERE rid = ANY(%s)", (rids,))
-        for user_key in sorted(r["k"] for r in cur.fetchall()):
-            cur.execute(TEXTS_LOCK, (self.tenant, user_key))
-        cur.execute("DELETE FROM texts WHERE rid = ANY(%s)", (rids,))
-        cur.execute(
-            "INSERT INTO text_partitions (tenant, user_key) SELECT DISTINCT tenant, coalesce(user_id, '') "
-            "FROM memories WHERE rid = ANY(%s) ON CONFLICT DO NOTHING", (rids,),
-        )
-        cur.execute(
-            "INSERT INTO texts (rid, tenant, user_key) SELECT rid, tenant, coalesce(user_id, '') "
-            "FROM memories WHERE rid = ANY(%s) ORDER BY rid", (rids,),
-        )
 
     def _text_state(self, user_key: str) -> tuple[int, int] | None:
         rows = self._select(

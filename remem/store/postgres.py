@@ -33,7 +33,7 @@ from remem.store.base import DEFAULT_TENANT, Query, Write
 from remem.store.common import ParsedItem
 from remem.store.dialect import POSTGRES
 from remem.store.pg_db import Database, dict_row, pg_error, psycopg, redact, split_url, sql
-from remem.store.pg_text import PostgresTextSearch
+from remem.store.pg_text import TEXTS_LOCK, PostgresTextSearch
 from remem.store.sqlbase import SQLStoreBase, import_audit
 
 __all__ = ["EXACT_SUBSET_LIMIT", "PostgresStore", "redact", "split_url"]
@@ -58,11 +58,18 @@ class PostgresStore(PostgresTextSearch, SQLStoreBase):
         self.path = self._db.display  # what messages and stats call the store
 
     # -- plumbing --------------------------------------------------------------------
+    # writes that insert memories or change their indexed text (and so append to the texts log)
+    _LOGGED_WRITES = frozenset({"insert", "save_version", "save_versions", "import", "purge"})
+
     @contextmanager
     def _tx(self, what: str = "write") -> Iterator["psycopg.Cursor[dict[str, Any]]"]:
-        """One transaction on a pooled connection; psycopg errors become remem errors."""
+        """One transaction on a pooled connection; psycopg errors become remem errors. A write
+        that appends to the texts log takes the tenant's log lock first, before any row lock,
+        so two such writes can never deadlock on it (see pg_migrations/0003_texts.sql)."""
         try:
             with self._db.pool.connection() as conn, conn.transaction(), conn.cursor(row_factory=dict_row) as cur:
+                if what in self._LOGGED_WRITES:
+                    cur.execute(TEXTS_LOCK, (self.tenant,))
                 yield cur
         except psycopg.Error as exc:
             raise pg_error(exc, what) from exc
@@ -154,7 +161,6 @@ class PostgresStore(PostgresTextSearch, SQLStoreBase):
                 self._history(
                     cur, [(w.record, Operation.ADD, w.reason, actor, []) for w in fresh], rows={w.record.id: w.record for w in fresh}
                 )
-                self._log_texts(cur, [rid for rid in rids if rid is not None])
         except InvalidInputError as exc:
             if "ix_memories_id" in str(exc):
                 raise InvalidInputError(f"a memory with id {self._clashing_id(writes)!r} already exists") from exc
@@ -190,8 +196,6 @@ class PostgresStore(PostgresTextSearch, SQLStoreBase):
             raise NotFoundError(f"no memory with id {record.id!r}")
         core.check_newer(record, found["user_id"], found["version"])
         cur.execute(f"UPDATE memories SET {', '.join(sets)} WHERE rid = %(rid)s", {**row, "rid": found["rid"]})
-        if index_text is not None:
-            self._log_texts(cur, [found["rid"]])
 
     def purge(self, *, user_id: str) -> int:
         """Erase every trace of a user: rows, history, links, text and vectors (and,
@@ -296,7 +300,6 @@ class PostgresStore(PostgresTextSearch, SQLStoreBase):
         got = cur.fetchone()
         if got is None:
             return False
-        self._log_texts(cur, [got["rid"]])
         self._history(
             cur, [(h.record, h.op, h.reason, h.actor, h.changed_fields) for h in p.history], audited=False,
             rows={p.record.id: p.record},

@@ -27,33 +27,28 @@ class SQLiteTextSearch(DerivedTextSearch):
         return self._db.text_index
 
     def _text_state(self, user_key: str) -> tuple[int, int] | None:
-        db = self._db
-        with db.lock:
-            state = db.conn.execute(
-                "SELECT p.generation, (SELECT max(seq) FROM texts t WHERE t.tenant = p.tenant AND t.user_key = p.user_key) "
-                "FROM partitions p WHERE p.tenant = ? AND p.user_key = ?",
-                (self.tenant, user_key),
-            ).fetchone()
-        return None if state is None else (int(state[0]), int(state[1] or 0))
+        rows = self._select(
+            "SELECT p.generation AS g, (SELECT max(seq) FROM texts t WHERE t.tenant = p.tenant AND t.user_key = p.user_key) AS top "
+            "FROM partitions p WHERE p.tenant = ? AND p.user_key = ?",
+            (self.tenant, user_key),
+        )
+        return None if not rows else (int(rows[0]["g"]), int(rows[0]["top"] or 0))
 
     def _text_page(self, user_key: str, after: int, limit: int) -> list[tuple[int, int, str]]:
-        db = self._db
-        with db.lock:
-            return db.conn.execute(
-                "SELECT t.seq, t.mem_rowid, f.text FROM texts t JOIN memories_fts f ON f.rowid = t.mem_rowid "
-                "WHERE t.tenant = ? AND t.user_key = ? AND t.seq > ? ORDER BY t.seq LIMIT ?",
-                (self.tenant, user_key, after, limit),
-            ).fetchall()
+        rows = self._select(
+            "SELECT t.seq AS seq, t.mem_rowid AS rowid, f.text AS text FROM texts t JOIN memories_fts f ON f.rowid = t.mem_rowid "
+            "WHERE t.tenant = ? AND t.user_key = ? AND t.seq > ? ORDER BY t.seq LIMIT ?",
+            (self.tenant, user_key, after, limit),
+        )
+        return [(r["seq"], r["rowid"], r["text"] or "") for r in rows]
 
     def _text_row(self, user_key: str, seq: int) -> tuple[int, str] | None:
-        db = self._db
-        with db.lock:
-            row = db.conn.execute(
-                "SELECT t.mem_rowid, f.text FROM texts t JOIN memories_fts f ON f.rowid = t.mem_rowid "
-                "WHERE t.tenant = ? AND t.user_key = ? AND t.seq = ?",
-                (self.tenant, user_key, seq),
-            ).fetchone()
-        return (row[0], row[1]) if row else None
+        rows = self._select(
+            "SELECT t.mem_rowid AS rowid, f.text AS text FROM texts t JOIN memories_fts f ON f.rowid = t.mem_rowid "
+            "WHERE t.tenant = ? AND t.user_key = ? AND t.seq = ?",
+            (self.tenant, user_key, seq),
+        )
+        return (rows[0]["rowid"], rows[0]["text"] or "") if rows else None
 
     def _table_doc_freqs(self, words: list[str]) -> tuple[int, dict[str, int]]:
         """From FTS5's own vocabulary (fts5vocab, one index lookup per word), over the whole table."""

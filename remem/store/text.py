@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from functools import lru_cache
 
 import Stemmer
@@ -21,9 +22,17 @@ STOPWORDS = frozenset(
 )
 
 
+def fold(text: str) -> str:
+    """Lower case with diacritics removed ("Café" -> "cafe"), as FTS5's ``remove_diacritics 2``."""
+    low = text.lower()
+    if low.isascii():
+        return low
+    return "".join(c for c in unicodedata.normalize("NFKD", low) if not unicodedata.combining(c))
+
+
 def words(text: str) -> list[str]:
-    """Lower-cased word tokens (apostrophe suffixes dropped)."""
-    return [w.split("'")[0] for w in _WORD.findall(text.lower())]
+    """Lower-cased word tokens, diacritics folded (apostrophe suffixes dropped)."""
+    return [w.split("'")[0] for w in _WORD.findall(fold(text))]
 
 
 def keywords(text: str) -> list[str]:

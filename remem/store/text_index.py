@@ -21,7 +21,7 @@ identity and to the row at their watermark (its rowid and a hash of its text): a
 re-created at the same path, or an older copy restored over it, never reuses a cache that is
 not its own.
 
-Tokens are FTS5's: words (``remem.store.text.words``) with Porter stems; every token counts
+Tokens are FTS5's: words (``remem.store.text.words``: lower case, diacritics folded) with Porter stems; every token counts
 toward a row's length, the query's content words are its terms.
 """
 
@@ -276,9 +276,15 @@ class TextIndex:
         generation, max_seq = state
         with self._lock:
             part = self._parts.get(key)
-            if part is None or part.generation != generation:
-                part = self._parts[key] = self._load_cached(key, generation, row_at) or TextPartition()
-                part.generation = generation
+        if part is None or part.generation != generation:
+            # loaded without holding the index lock: the proof reads the store (its lock), and a
+            # purge holds the store's lock while it drops partitions (the index lock)
+            loaded = self._load_cached(key, generation, row_at) or TextPartition()
+            loaded.generation = generation
+            with self._lock:
+                part = self._parts.get(key)
+                if part is None or part.generation != generation:
+                    part = self._parts[key] = loaded
         with part.lock:
             if max_seq < part.watermark or part.wasteful():  # went back in time, or mostly dead slots
                 part.reset()
@@ -330,15 +336,10 @@ class TextIndex:
                 self.cache_dir.mkdir(parents=True, exist_ok=True)
                 data_path, meta_path = self._cache_paths(key)
                 meta_path.unlink(missing_ok=True)  # no meta, no load: never a meta beside a half-replaced file
-                tmp = data_path.with_name(data_path.name + ".tmp")
-                with open(tmp, "wb") as fh:
-                    np.savez(fh, **part.to_arrays())
-                os.replace(tmp, data_path)
+                _write_whole(data_path, lambda fh: np.savez(fh, **part.to_arrays()))
                 meta = {"key": list(key), "store_id": self.store_id, "generation": part.generation,
                         "watermark": part.watermark, "tail": part.tail}
-                tmp = meta_path.with_name(meta_path.name + ".tmp")
-                tmp.write_text(json.dumps(meta))
-                os.replace(tmp, meta_path)
+                _write_whole(meta_path, lambda fh: fh.write(json.dumps(meta).encode()))
 
     def _load_cached(self, key: tuple[str, str], generation: int, row_at: TextAt | None) -> TextPartition | None:
         """A saved partition, if it is provably this store's: same identity, key and
@@ -362,5 +363,19 @@ class TextIndex:
                 part.load_arrays({name: arrays[name] for name in arrays.files})
             part.watermark, part.tail = watermark, meta["tail"]
             return part
-        except (OSError, ValueError, KeyError, TypeError, IndexError):
+        except FileNotFoundError:
             return None
+        except Exception as exc:  # noqa: BLE001 - a damaged cache (truncated zip, bad arrays) is only a cache
+            log.warning("text index cache for %s is unreadable (%s); rebuilding from the store", key, exc)
+            self._remove_cache(key)
+            return None
+
+
+def _write_whole(path: Path, write: Callable[..., object]) -> None:
+    """Write a file so it is there whole or not at all: a temp file, flushed to disk, renamed."""
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as fh:
+        write(fh)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)

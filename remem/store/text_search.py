@@ -5,7 +5,7 @@ filters, and the window widens when filters drop too many."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Iterator
 
 from remem.store.base import DOC_FREQ_CAP, Query
 from remem.store.text import stem
@@ -39,20 +39,20 @@ class DerivedTextSearch:
         if not terms or limit < 1:
             return []
         keys = [query.user_id] if query.user_id is not None else self._user_keys()
-        results: list[tuple[str, float]] = []
+        results: list[tuple[int, str, float]] = []
         for user_key in keys:
             part = self._text_partition(user_key)
             if part is not None:
                 results.extend(self._filtered(part, terms, query, limit))
-        results.sort(key=lambda kv: -kv[1])
-        return results[:limit]
+        results.sort(key=lambda r: (-r[2], r[0]))  # ties: the older row first, in every store
+        return [(memory_id, score) for _, memory_id, score in results[:limit]]
 
-    def _filtered(self, part: TextPartition, terms: list[str], query: Query, limit: int) -> list[tuple[str, float]]:
+    def _filtered(self, part: TextPartition, terms: list[str], query: Query, limit: int) -> list[tuple[int, str, float]]:
         window = limit * 4 if query.only_scope else limit * 16
         while True:
             found = part.search(terms, window)
             alive = self._alive_ids([k for k, _ in found], query)
-            kept = [(alive[k], s) for k, s in found if k in alive]
+            kept = [(k, alive[k], s) for k, s in found if k in alive]
             if len(kept) >= limit or len(found) < window or window >= MAX_WINDOW:
                 return kept[:limit]
             window *= 8
