@@ -103,6 +103,6 @@ def test_compose_runs_remem_on_pgvector() -> None:
     assert re.fullmatch(rf"postgresql://{user}:\$\{{REMEM_DB_PASSWORD:-remem\}}@db:5432/{database}", url), url
     assert db["environment"]["POSTGRES_PASSWORD"] == "${REMEM_DB_PASSWORD:-remem}"
     assert server["depends_on"]["db"]["condition"] == "service_healthy"
-    assert server["ports"] == ["127.0.0.1:8080:8080"]
+    assert server["ports"] == ["127.0.0.1:8080-8081:8080"] and server["deploy"]["replicas"] == 2  # one port each
     assert server["command"][:1] == ["serve"] and "--host" in server["command"]
     assert set(compose["volumes"]) == {"pgdata"}
