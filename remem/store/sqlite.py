@@ -28,7 +28,7 @@ from remem.store.sqlbase import SQLStoreBase, chunks, import_audit
 from remem.store.sqlite_db import APPLICATION_ID, Database, Transaction
 from remem.store.sqlite_text import SQLiteTextSearch
 from remem.store.sqlite_vectors import EXACT_SUBSET_LIMIT, SQLiteVectorSearch
-from remem.store.vector_index import VectorIndex
+from remem.store.vector_index import VectorIndex, check_large_index
 
 __all__ = ["APPLICATION_ID", "EXACT_SUBSET_LIMIT", "SQLiteStore", "scope_token"]
 
@@ -53,12 +53,19 @@ class SQLiteStore(SQLiteTextSearch, SQLiteVectorSearch, SQLStoreBase):
         *,
         tenant: str = DEFAULT_TENANT,
         hnsw_threshold: int = 20_000,
+        large_partitions: str = "hnsw",
+        pq_threshold: int | None = None,
         _db: Database | None = None,
     ) -> None:
+        """``large_partitions="pq"``: a partition past ``pq_threshold`` vectors (default
+        :data:`~remem.store.pq_index.PQ_THRESHOLD`) keeps product-quantized codes in memory
+        instead of an int8 HNSW graph (faiss: ``pip install 'remem[pq]'``)."""
         if not tenant or not isinstance(tenant, str):
             raise InvalidInputError("tenant must be a non-empty string")
+        if _db is None:
+            check_large_index(large_partitions)
         self.tenant = tenant
-        self._db = _db or Database(Path(path).expanduser(), hnsw_threshold)
+        self._db = _db or Database(Path(path).expanduser(), hnsw_threshold, large_partitions, pq_threshold)
         self.path = self._db.path
 
     # -- plumbing --------------------------------------------------------------------
@@ -109,7 +116,7 @@ class SQLiteStore(SQLiteTextSearch, SQLiteVectorSearch, SQLStoreBase):
             db.dim = dim
             db.index = VectorIndex(
                 dim, cache_dir=Path(str(self.path) + ".idx"), hnsw_threshold=db.hnsw_threshold, store_id=store_id,
-                hnsw_dtype=self._graph_dtype(),
+                hnsw_dtype=self._graph_dtype(), large_index=db.large_index, pq_threshold=db.pq_threshold,
             )
 
     # -- writes ----------------------------------------------------------------------

@@ -23,7 +23,9 @@ log = logging.getLogger("remem")
 class Database:
     """The connection, its lock and the derived indexes (vectors, text), shared by all tenant views."""
 
-    def __init__(self, path: Path, hnsw_threshold: int) -> None:
+    def __init__(
+        self, path: Path, hnsw_threshold: int, large_index: str = "hnsw", pq_threshold: int | None = None
+    ) -> None:
         self.path = path
         self.lock = threading.RLock()
         self.vocab_ready = False  # temp.remem_vocab (fts5vocab over the text index) made on this connection
@@ -40,6 +42,8 @@ class Database:
         self.text_index = TextIndex()
         self.alive: dict[tuple[str, str], float] = {}  # per partition: share of index hits the filters kept last time
         self.hnsw_threshold = hnsw_threshold
+        self.large_index = large_index  # what partitions past pq_threshold become (VectorIndex's large_index)
+        self.pq_threshold = pq_threshold
 
     def _open_schema(self) -> None:
         conn = self.conn

@@ -125,8 +125,19 @@ class SQLiteVectorSearch:
                 ).fetchone()
             return (row[0], row[1]) if row else None
 
+        def vectors_of(keys: list[int]) -> list[tuple[int, bytes]]:
+            rows: list[tuple[int, bytes]] = []
+            with db.lock:
+                for chunk in chunks(keys, 500):
+                    rows.extend(db.conn.execute(  # by the mem_rowid index (``+``: not the partition's, a scan of it)
+                        f"SELECT mem_rowid, vec FROM vectors WHERE mem_rowid IN ({','.join('?' * len(chunk))}) "
+                        "AND +tenant = ? AND +user_key = ?",
+                        (*chunk, self.tenant, user_key),
+                    ))
+            return rows
+
         assert db.index is not None
-        return db.index.partition((self.tenant, user_key), (state[0], state[1] or 0), delta, row_at)
+        return db.index.partition((self.tenant, user_key), (state[0], state[1] or 0), delta, row_at, vectors_of)
 
     def _user_keys(self) -> list[str]:
         return [r["user_key"] for r in self._select("SELECT user_key FROM partitions WHERE tenant = ?", (self.tenant,))]

@@ -6,7 +6,9 @@ before every search it pulls newer rows, and rebuilds when the generation moved.
 So it can lag only until the next search, never disagree, and a crash loses nothing.
 
 Small partitions are searched exactly (numpy); past ``hnsw_threshold`` vectors a
-partition switches to an HNSW graph (usearch), whose file may be saved beside the
+partition switches to an HNSW graph (usearch), and, when the store asks for
+``large_index="pq"``, past ``pq_threshold`` to product-quantized codes (faiss,
+:mod:`remem.store.pq_index`). A graph's or codes' file may be saved beside the
 store as a cache with its watermark and is reloaded on open. A cache is bound to the
 store's identity (a random id written when the store was created) and to the row at its
 watermark (its key and a hash of its vector): a store re-created at the same path, or an
@@ -21,16 +23,23 @@ import logging
 import os
 import threading
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Any, Callable, Iterable
 
 import numpy as np
 
+from remem.errors import InvalidInputError
 from remem.store.codec import decode_many
 
 log = logging.getLogger("remem.index")
 
 Delta = Iterable[tuple[int, int, bytes]]  # (seq, key, stored blob: float32 or int8, see codec.py)
 RowAt = Callable[[int], "tuple[int, bytes] | None"]  # seq -> (key, blob) of that row, if present
+VectorsOf = Callable[[list[int]], "list[tuple[int, bytes]]"]  # keys -> (key, blob) of those still stored
+
+LARGE_INDEXES = ("hnsw", "pq")
+"""What a partition past ``pq_threshold`` becomes: still HNSW (default), or product-quantized."""
+KINDS = ("exact", "hnsw", "pq")  # in the order a growing partition goes through them
+PQ_SUFFIX = ".faiss"  # a PQ partition's cache file (an HNSW graph's: .usearch)
 
 
 def _tail(seq: int, key: int, blob: bytes) -> list[object]:
@@ -40,6 +49,8 @@ def _tail(seq: int, key: int, blob: bytes) -> list[object]:
 
 class ExactPartition:
     """A growable matrix searched by brute force."""
+
+    kind = "exact"
 
     def __init__(self, dim: int) -> None:
         self.dim = dim
@@ -117,6 +128,9 @@ class HNSWPartition:
     components: recall 0.94); the cosine metric makes the per-vector scale drop out.
     """
 
+    kind = "hnsw"
+    suffix = ".usearch"
+
     def __init__(
         self, dim: int, connectivity: int = 16, ef_add: int = 64, ef_search: int = 384, dtype: str = HNSW_DTYPE
     ) -> None:
@@ -139,6 +153,14 @@ class HNSWPartition:
 
     def __len__(self) -> int:
         return len(self.index)
+
+    def save(self, path: str) -> None:
+        self.index.save(path)
+
+    def count_new(self, keys: list[int]) -> int:
+        """How many of ``keys`` are not in the graph yet."""
+        found = np.asarray(self.index.contains(np.asarray(keys, dtype=np.uint64)), dtype=bool).reshape(-1)
+        return int(len(keys) - found.sum())
 
     def upsert(self, keys: list[int], vectors: np.ndarray) -> None:
         keys_arr = np.asarray(keys, dtype=np.uint64)
@@ -163,11 +185,19 @@ class HNSWPartition:
         keys = [key for key in keys if self.index.contains(key)]
         if not keys:
             return []
-        vectors = np.asarray(self.index.get(np.asarray(keys, dtype=np.uint64)), dtype=np.float32)
+        return _top(np.asarray(keys, dtype=np.int64), _dot(self._get(keys), query), k)
+
+    def vectors(self) -> tuple[np.ndarray, np.ndarray]:
+        """Every key and its vector (float32 unit rows: a full copy)."""
+        keys = np.asarray(self.index.keys[:], dtype=np.int64)
+        return keys, self._get(keys)
+
+    def _get(self, keys: list[int] | np.ndarray) -> np.ndarray:
+        vectors = np.asarray(self.index.get(np.asarray(keys, dtype=np.uint64)), dtype=np.float32).reshape(-1, self.dim)
         if self.dtype == "i8":  # scaled per vector: back to unit length
             norms = np.linalg.norm(vectors, axis=1, keepdims=True)
             vectors = vectors / np.where(norms > 0, norms, 1.0)
-        return _top(np.asarray(keys, dtype=np.int64), _dot(vectors, query), k)
+        return vectors
 
 
 def quantize_rows(vectors: np.ndarray, chunk: int = 8192) -> np.ndarray:
@@ -198,13 +228,18 @@ def _top(keys: np.ndarray, scores: np.ndarray, k: int) -> list[tuple[int, float]
 
 
 class Partition:
-    """One user's vectors: exact until large, then HNSW; tracks its watermark."""
+    """One user's vectors: exact until large, then HNSW (then product-quantized past
+    ``pq_threshold``, when given); tracks its watermark."""
 
-    def __init__(self, dim: int, hnsw_threshold: int, hnsw_dtype: str = HNSW_DTYPE) -> None:
+    def __init__(
+        self, dim: int, hnsw_threshold: int, hnsw_dtype: str = HNSW_DTYPE, pq_threshold: int | None = None
+    ) -> None:
         self.dim = dim
         self.hnsw_threshold = hnsw_threshold
         self.hnsw_dtype = hnsw_dtype
-        self.impl: ExactPartition | HNSWPartition = ExactPartition(dim)
+        self.pq_threshold = pq_threshold
+        self.impl: Any = ExactPartition(dim)  # ExactPartition | HNSWPartition | pq_index.PQPartition
+        self.source: VectorsOf | None = None  # the store's vectors by key: a PQ partition re-ranks with them
         self.watermark = 0
         self.tail: list[object] | None = None  # _tail() of the row at the watermark
         self.generation = 0
@@ -221,19 +256,48 @@ class Partition:
         if keys:
             vectors = decode_many(blobs, self.dim)
             del blobs
-            if isinstance(self.impl, ExactPartition) and len(self.impl) + self.impl.count_new(keys) > self.hnsw_threshold:
-                self._promote()  # before adding: a big delta never makes a full exact copy first
+            kind = self._outgrown(keys)
+            if kind is not None:
+                self._promote(kind, vectors)  # before adding: a big delta never makes a full exact copy first
             self.impl.upsert(keys, vectors)
         return len(keys)
 
-    def _promote(self) -> None:
-        assert isinstance(self.impl, ExactPartition)
+    def kind_for(self, n: int) -> str:
+        """The index a partition of ``n`` vectors uses."""
+        if self.pq_threshold is not None and n > self.pq_threshold:
+            return "pq"
+        return "hnsw" if n > self.hnsw_threshold else "exact"
+
+    def _outgrown(self, keys: list[int]) -> str | None:
+        """The bigger kind of index the partition needs once ``keys`` are added, if any."""
+        if self.impl.kind == "pq" or (self.impl.kind == "hnsw" and self.pq_threshold is None):
+            return None
+        kind = self.kind_for(len(self.impl) + self.impl.count_new(keys))
+        return kind if KINDS.index(kind) > KINDS.index(self.impl.kind) else None
+
+    def _promote(self, kind: str, incoming: np.ndarray) -> None:
+        """Move the vectors into a new index of ``kind``; a PQ index is trained on a sample of
+        them and of ``incoming`` (the delta about to be added)."""
         keys, vectors = self.impl.vectors()
-        log.info("building HNSW index over %d vectors", len(keys))
-        hnsw = HNSWPartition(self.dim, dtype=self.hnsw_dtype)
+        log.info("building %s index over %d vectors", kind, len(keys) + len(incoming))
+        if kind == "pq":
+            from remem.store.pq_index import PQPartition, train_size
+
+            n = len(keys) + len(incoming)
+            rows = np.sort(np.random.default_rng(0).choice(n, train_size(n), replace=False))
+            sample = np.concatenate([vectors[rows[rows < len(keys)]], incoming[rows[rows >= len(keys)] - len(keys)]])
+            impl: Any = PQPartition.trained(self.dim, sample, n, self._source)
+            del sample
+        else:
+            impl = HNSWPartition(self.dim, dtype=self.hnsw_dtype)
         if len(keys):
-            hnsw.upsert(list(map(int, keys)), vectors)
-        self.impl = hnsw
+            impl.upsert(list(map(int, keys)), vectors)
+        self.impl = impl
+
+    def _source(self, keys: list[int]) -> list[tuple[int, bytes]]:
+        if self.source is None:
+            raise RuntimeError("a product-quantized partition re-ranks with the store's vectors; no store bound them")
+        return self.source(keys)
 
 
 class VectorIndex:
@@ -241,13 +305,16 @@ class VectorIndex:
 
     def __init__(
         self, dim: int, cache_dir: Path | None = None, hnsw_threshold: int = 20_000, store_id: str | None = None,
-        hnsw_dtype: str = HNSW_DTYPE,
+        hnsw_dtype: str = HNSW_DTYPE, large_index: str = "hnsw", pq_threshold: int | None = None,
     ) -> None:
+        check_large_index(large_index)
         self.dim = dim
         self.cache_dir = cache_dir
         self.store_id = store_id
         self.hnsw_threshold = hnsw_threshold
         self.hnsw_dtype = hnsw_dtype
+        self.large_index = large_index
+        self.pq_threshold = pq_threshold if pq_threshold is not None else _default_pq_threshold()
         self._parts: dict[tuple[str, str], Partition] = {}
         self._lock = threading.Lock()
 
@@ -257,9 +324,11 @@ class VectorIndex:
         state: tuple[int, int],
         fetch_delta: Callable[[int], Delta],
         row_at: RowAt | None = None,
+        vectors_of: VectorsOf | None = None,
     ) -> Partition:
         """The partition for ``key`` brought up to ``state`` = (generation, max_seq);
-        ``row_at(seq)`` lets a cached partition prove it was built from this store's rows."""
+        ``row_at(seq)`` lets a cached partition prove it was built from this store's rows;
+        ``vectors_of(keys)`` reads stored vectors by key (a product-quantized partition re-ranks with them)."""
         generation, max_seq = state
         with self._lock:
             part = self._parts.get(key)
@@ -272,12 +341,15 @@ class VectorIndex:
                 part = self._new_partition()
                 part.generation = generation
                 self._parts[key] = part
+            if vectors_of is not None:
+                part.source = vectors_of
             if max_seq > part.watermark:
                 part.apply(fetch_delta(part.watermark))
         return part
 
     def _new_partition(self) -> Partition:
-        return Partition(self.dim, self.hnsw_threshold, self.hnsw_dtype)
+        pq_threshold = self.pq_threshold if self.large_index == "pq" else None
+        return Partition(self.dim, self.hnsw_threshold, self.hnsw_dtype, pq_threshold)
 
     def drop(self, tenant: str, user_key: str | None = None) -> None:
         """Forget a user's partition (or all of a tenant's) and delete its cache files."""
@@ -295,23 +367,20 @@ class VectorIndex:
                 except (OSError, ValueError, AttributeError):
                     owner = None
                 if owner is None or owner[0] == tenant:  # unreadable or keyless: it is only a cache
-                    meta_path.unlink(missing_ok=True)
-                    meta_path.with_suffix(".usearch").unlink(missing_ok=True)
+                    _remove_files(meta_path)
 
-    # -- optional on-disk cache of large HNSW partitions -------------------------------
-    def _cache_paths(self, key: tuple[str, str]) -> tuple[Path, Path]:
-        import hashlib
-
+    # -- optional on-disk cache of large (HNSW or PQ) partitions ------------------------
+    def _cache_paths(self, key: tuple[str, str], suffix: str = HNSWPartition.suffix) -> tuple[Path, Path]:
+        """(index file with ``suffix``, meta file) of a partition's cache."""
         name = hashlib.sha1(json.dumps(key).encode()).hexdigest()
         base = (self.cache_dir or Path(".")) / name
-        return base.with_suffix(".usearch"), base.with_suffix(".json")
+        return base.with_suffix(suffix), base.with_suffix(".json")
 
     def _remove_cache(self, key: tuple[str, str]) -> None:
-        for path in self._cache_paths(key):
-            path.unlink(missing_ok=True)
+        _remove_files(self._cache_paths(key)[1])
 
     def save(self, current_generation: Callable[[tuple[str, str]], int | None]) -> None:
-        """Write HNSW partitions to the cache directory (a cache: safe to delete).
+        """Write HNSW and PQ partitions to the cache directory (a cache: safe to delete).
 
         ``current_generation(key)`` is the store's generation of a partition now (None
         if it is gone). A partition that is stale (its user purged meanwhile, perhaps by
@@ -321,17 +390,17 @@ class VectorIndex:
         if self.cache_dir is None or self.store_id is None:  # a cache needs an identity to be bound to
             return
         for key, part in list(self._parts.items()):
-            if not isinstance(part.impl, HNSWPartition):
+            if part.impl.kind == "exact":
                 continue
             with part.lock:
                 if current_generation(key) != part.generation:
                     self._remove_cache(key)
                     continue
                 self.cache_dir.mkdir(parents=True, exist_ok=True)
-                index_path, meta_path = self._cache_paths(key)
-                meta_path.unlink(missing_ok=True)  # no meta, no load: never a meta beside a half-replaced index
+                index_path, meta_path = self._cache_paths(key, part.impl.suffix)
+                _remove_files(meta_path, keep=index_path)  # no meta, no load: never a meta beside a half-replaced index
                 tmp = index_path.with_name(index_path.name + ".tmp")
-                part.impl.index.save(str(tmp))
+                part.impl.save(str(tmp))
                 os.replace(tmp, index_path)
                 meta = {
                     "key": list(key), "store_id": self.store_id, "generation": part.generation,
@@ -346,7 +415,7 @@ class VectorIndex:
         generation and dimension, and the row at its watermark is still the same row."""
         if self.cache_dir is None or self.store_id is None or row_at is None:
             return None
-        index_path, meta_path = self._cache_paths(key)
+        meta_path = self._cache_paths(key)[1]
         try:
             meta = json.loads(meta_path.read_text())
             if not isinstance(meta, dict) or meta.get("store_id") != self.store_id or meta.get("key") != list(key):
@@ -354,7 +423,7 @@ class VectorIndex:
             if meta.get("generation") != generation or meta.get("dim") != self.dim:
                 return None
             dtype = meta.get("dtype", "f16")  # caches written before int8 graphs are float16
-            if dtype not in HNSW_DTYPES:
+            if dtype not in HNSW_DTYPES and not (dtype == "pq" and self.large_index == "pq"):
                 return None
             watermark, tail = meta.get("watermark"), meta.get("tail")
             if not isinstance(watermark, int) or isinstance(watermark, bool) or watermark < 1:
@@ -364,15 +433,60 @@ class VectorIndex:
                 log.info("vector cache for %s does not match the store; rebuilding", key)
                 return None
             part = self._new_partition()
-            hnsw = HNSWPartition(self.dim, dtype=dtype)  # a cache of the other dtype still serves: no rebuild on upgrade
-            hnsw.index.load(str(index_path))
-            if len(hnsw) == 0 or hnsw.index.ndim != self.dim:
-                return None
-            part.impl = hnsw
+            impl = _load_impl(self.dim, dtype, str(self._cache_paths(key, _suffix(dtype))[0]), part._source)
+            if len(impl) == 0 or (impl.kind == "pq") != (part.kind_for(len(impl)) == "pq"):
+                return None  # empty, or not what this store builds at that size (PQ asked for or not): rebuild
+            part.impl = impl
             part.watermark, part.tail = watermark, tail
             return part
         except (OSError, ValueError, KeyError, TypeError, RuntimeError):
             return None
+
+
+def check_large_index(large_index: str) -> None:
+    """InvalidInputError for an unknown ``large_index``, or ``"pq"`` without faiss installed."""
+    if large_index not in LARGE_INDEXES:
+        raise InvalidInputError(f"large partitions must be one of {LARGE_INDEXES}, not {large_index!r}")
+    if large_index == "pq":
+        from remem.store.pq_index import faiss_module
+
+        faiss_module()
+
+
+def _default_pq_threshold() -> int:
+    from remem.store.pq_index import PQ_THRESHOLD
+
+    return PQ_THRESHOLD
+
+
+def _suffix(dtype: str) -> str:
+    return PQ_SUFFIX if dtype == "pq" else HNSWPartition.suffix
+
+
+def _load_impl(dim: int, dtype: str, path: str, source: VectorsOf) -> Any:
+    """A saved HNSW graph (of either dtype: a cache of the other one still serves, no rebuild on
+    upgrade) or PQ index; RuntimeError (faiss, usearch) or OSError when it does not load."""
+    if dtype == "pq":
+        from remem.store.pq_index import PQPartition
+
+        impl: Any = PQPartition.load(dim, path, source)
+        if impl.index.d != dim:
+            raise ValueError("cache of another dimension")
+        return impl
+    hnsw = HNSWPartition(dim, dtype=dtype)
+    hnsw.index.load(path)
+    if hnsw.index.ndim != dim:
+        raise ValueError("cache of another dimension")
+    return hnsw
+
+
+def _remove_files(meta_path: Path, keep: Path | None = None) -> None:
+    """A cache's meta file and its index files of every kind (but ``keep``)."""
+    meta_path.unlink(missing_ok=True)
+    for suffix in (HNSWPartition.suffix, PQ_SUFFIX):
+        path = meta_path.with_suffix(suffix)
+        if path != keep:
+            path.unlink(missing_ok=True)
 
 
 def _onnxruntime_first() -> None:
