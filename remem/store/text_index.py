@@ -38,6 +38,7 @@ from typing import Callable, Iterable
 
 import numpy as np
 
+from remem.store.index_cache import tenant_metas
 from remem.store.text import keywords, stem, words
 
 log = logging.getLogger("remem.index")
@@ -302,14 +303,9 @@ class TextIndex:
             if user_key is not None:
                 self._remove_cache((tenant, user_key))
                 return
-            for meta_path in self.cache_dir.glob("*.json"):  # names are hashes: the meta names its key
-                try:
-                    owner = json.loads(meta_path.read_text()).get("key")
-                except (OSError, ValueError, AttributeError):
-                    owner = None
-                if owner is None or owner[0] == tenant:
-                    meta_path.unlink(missing_ok=True)
-                    meta_path.with_suffix(".npz").unlink(missing_ok=True)
+            for meta_path in tenant_metas(self.cache_dir, tenant):
+                meta_path.unlink(missing_ok=True)
+                meta_path.with_suffix(".npz").unlink(missing_ok=True)
 
     # -- the on-disk cache of large partitions ------------------------------------------
     def _cache_paths(self, key: tuple[str, str]) -> tuple[Path, Path]:

@@ -29,6 +29,7 @@ import numpy as np
 
 from remem.errors import InvalidInputError
 from remem.store.codec import decode_many
+from remem.store.index_cache import tenant_metas
 
 log = logging.getLogger("remem.index")
 
@@ -361,13 +362,8 @@ class VectorIndex:
             if user_key is not None:
                 self._remove_cache((tenant, user_key))
                 return
-            for meta_path in self.cache_dir.glob("*.json"):  # file names are hashes: the meta names its key
-                try:
-                    owner = json.loads(meta_path.read_text()).get("key")
-                except (OSError, ValueError, AttributeError):
-                    owner = None
-                if owner is None or owner[0] == tenant:  # unreadable or keyless: it is only a cache
-                    _remove_files(meta_path)
+            for meta_path in tenant_metas(self.cache_dir, tenant):
+                _remove_files(meta_path)
 
     # -- optional on-disk cache of large (HNSW or PQ) partitions ------------------------
     def _cache_paths(self, key: tuple[str, str], suffix: str = HNSWPartition.suffix) -> tuple[Path, Path]:
