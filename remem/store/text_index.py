@@ -38,7 +38,7 @@ from typing import Callable, Iterable
 
 import numpy as np
 
-from remem.store.index_cache import tenant_metas
+from remem.store.index_cache import CachedPartitions
 from remem.store.text import keywords, stem, words
 
 log = logging.getLogger("remem.index")
@@ -254,7 +254,7 @@ class TextPartition:
         return self._length_array
 
 
-class TextIndex:
+class TextIndex(CachedPartitions):
     """All text partitions of one store, kept in sync with it on demand; large ones cached
     on disk once :meth:`bind` has named the store's cache folder and identity."""
 
@@ -293,19 +293,9 @@ class TextIndex:
                 part.apply(fetch_delta(part.watermark))
         return part
 
-    def drop(self, tenant: str, user_key: str | None = None) -> None:
-        """Forget a user's partition (or all of a tenant's) and delete its cache files."""
-        with self._lock:
-            for key in [k for k in self._parts if k[0] == tenant and (user_key is None or k[1] == user_key)]:
-                del self._parts[key]
-            if self.cache_dir is None or not self.cache_dir.exists():
-                return
-            if user_key is not None:
-                self._remove_cache((tenant, user_key))
-                return
-            for meta_path in tenant_metas(self.cache_dir, tenant):
-                meta_path.unlink(missing_ok=True)
-                meta_path.with_suffix(".npz").unlink(missing_ok=True)
+    def _remove_files_of(self, meta_path: Path) -> None:
+        meta_path.unlink(missing_ok=True)
+        meta_path.with_suffix(".npz").unlink(missing_ok=True)
 
     # -- the on-disk cache of large partitions ------------------------------------------
     def _cache_paths(self, key: tuple[str, str]) -> tuple[Path, Path]:

@@ -29,7 +29,7 @@ import numpy as np
 
 from remem.errors import InvalidInputError
 from remem.store.codec import decode_many
-from remem.store.index_cache import tenant_metas
+from remem.store.index_cache import CachedPartitions
 
 log = logging.getLogger("remem.index")
 
@@ -301,7 +301,7 @@ class Partition:
         return self.source(keys)
 
 
-class VectorIndex:
+class VectorIndex(CachedPartitions):
     """All partitions of one store, kept in sync with it on demand."""
 
     def __init__(
@@ -352,18 +352,8 @@ class VectorIndex:
         pq_threshold = self.pq_threshold if self.large_index == "pq" else None
         return Partition(self.dim, self.hnsw_threshold, self.hnsw_dtype, pq_threshold)
 
-    def drop(self, tenant: str, user_key: str | None = None) -> None:
-        """Forget a user's partition (or all of a tenant's) and delete its cache files."""
-        with self._lock:
-            for key in [k for k in self._parts if k[0] == tenant and (user_key is None or k[1] == user_key)]:
-                del self._parts[key]
-            if self.cache_dir is None or not self.cache_dir.exists():
-                return
-            if user_key is not None:
-                self._remove_cache((tenant, user_key))
-                return
-            for meta_path in tenant_metas(self.cache_dir, tenant):
-                _remove_files(meta_path)
+    def _remove_files_of(self, meta_path: Path) -> None:
+        _remove_files(meta_path)
 
     # -- optional on-disk cache of large (HNSW or PQ) partitions ------------------------
     def _cache_paths(self, key: tuple[str, str], suffix: str = HNSWPartition.suffix) -> tuple[Path, Path]:
