@@ -97,6 +97,45 @@ def insert(store: SQLiteStore, gen: SentenceGenerator, vecs: ClusteredVectors, s
     return now() - t0
 
 
+def run_users(workdir: Path, users: int, per_user: int, batch: int, gen: SentenceGenerator, vecs: ClusteredVectors,
+              query_texts: list[str], query_vecs: np.ndarray, embedder) -> dict:
+    """``users`` users of ``per_user`` memories each in one store: ``Memory.search`` scoped to a
+    random user, the first search of a user (its partitions built: cold) and a second one (warm)."""
+    path = workdir / "users.db"
+    store = SQLiteStore(path)
+    store.check_embedding(embedder.model_name, embedder.dim)
+    total, t0 = users * per_user, now()
+    order = np.random.default_rng(5).permutation(total) % users  # users' memories interleaved, as they arrive
+    for start in range(0, total, batch):
+        chunk = order[start : start + batch]
+        texts, v = gen.sentences(len(chunk)), vecs.sample(len(chunk))
+        store.insert([Write(record=MemoryRecord(content=t, user_id=f"u{u}", role="user"), index_text=t, vector=x)
+                      for t, x, u in zip(texts, v, chunk)])
+        console.print(f"  inserted {start + len(chunk):,}/{total:,} ({(start + len(chunk)) / (now() - t0):,.0f} rows/s)", end="\r")
+    console.print()
+    store._db.conn.close()
+    store = SQLiteStore(path)  # cold: no partition built yet
+    store.check_embedding(embedder.model_name, embedder.dim)
+    holder = FixedVectorEmbedder(embedder, query_vecs[0])
+    mem = Memory(store=store, embedder=holder, llm=None)
+    rng = np.random.default_rng(9)
+    picked = rng.choice(users, size=min(len(query_texts), users), replace=False)
+    cold, warm = [], []
+    for text, q, u in zip(query_texts, query_vecs, picked):
+        holder.vector = q
+        for samples, suffix in ((cold, ""), (warm, " again")):
+            t1 = now()
+            hits = mem.search(text + suffix, user_id=f"u{u}", limit=10)
+            samples.append(now() - t1)
+            assert all(h.memory.user_id == f"u{u}" for h in hits)
+    store._db.conn.close()
+    result = {"users": users, "per_user": per_user, "cold_p50": pct(cold, 50), "cold_p95": pct(cold, 95),
+              "warm_p50": pct(warm, 50), "warm_p95": pct(warm, 95), "rss_mb": rss_mb(), "loadavg": os.getloadavg()[0]}
+    console.print(f"  {users:,} users x {per_user}: Memory.search cold p50/p95 {result['cold_p50']:.1f}/{result['cold_p95']:.1f} ms, "
+                  f"warm {result['warm_p50']:.1f}/{result['warm_p95']:.1f} ms")
+    return result
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sizes", default="10000,100000,1000000", help="comma-separated memory counts")
@@ -105,8 +144,10 @@ def main() -> None:
     ap.add_argument("--dir", default=None, help="where to put the store (default: a temp dir, deleted after)")
     ap.add_argument("--keep", action="store_true", help="keep the store files")
     ap.add_argument("--json", default=None, help="also write results to this JSON file")
+    ap.add_argument("--users", default="", help="USERSxMEMORIES, e.g. 10000x100: also time Memory.search in a store of "
+                    "that many users of that many memories each (a random user per query, cold then warm)")
     args = ap.parse_args()
-    sizes = sorted(int(s) for s in args.sizes.split(","))
+    sizes = sorted(int(s) for s in args.sizes.split(",") if s)
 
     workdir = Path(args.dir or tempfile.mkdtemp(prefix="remem-bench-"))
     workdir.mkdir(parents=True, exist_ok=True)
@@ -115,7 +156,7 @@ def main() -> None:
     gen, vecs = SentenceGenerator(), ClusteredVectors(dim=embedder.dim)
     query_texts = gen.queries(args.queries)
     query_vecs = vecs.sample(args.queries)
-    all_vectors = np.empty((sizes[-1], embedder.dim), dtype=np.float32)
+    all_vectors = np.empty((sizes[-1] if sizes else 0, embedder.dim), dtype=np.float32)
     ids: list[str] = []
 
     embedder.embed(query_texts[:8])  # warm up onnxruntime
@@ -125,6 +166,11 @@ def main() -> None:
         embedder.embed([text])
         embed_s.append(now() - t0)
 
+    users_result = None
+    if args.users:
+        n_users, per_user = (int(x) for x in args.users.lower().split("x"))
+        console.print(f"[bold]{n_users:,} users x {per_user} memories[/bold]")
+        users_result = run_users(workdir, n_users, per_user, args.batch, gen, vecs, query_texts, query_vecs, embedder)
     writer = SQLiteStore(db_path)
     writer.check_embedding(embedder.model_name, embedder.dim)
     results = []
@@ -141,6 +187,13 @@ def main() -> None:
         if not args.keep and args.dir is None:
             shutil.rmtree(workdir, ignore_errors=True)
 
+    if users_result:
+        one = results
+        cols = ["store", "Memory.search p50", "Memory.search p95", "load avg"]
+        rows = [[f"{users_result['users']:,} users x {users_result['per_user']}, cold", users_result["cold_p50"], users_result["cold_p95"], users_result["loadavg"]],
+                [f"{users_result['users']:,} users x {users_result['per_user']}, warm", users_result["warm_p50"], users_result["warm_p95"], users_result["loadavg"]]]
+        rows += [[f"one user of {r['size']:,}", r["memory_p50"], r["memory_p95"], r["loadavg"]] for r in one]
+        console.print(table("many small users vs one large user, ms (same queries, same run)", cols, rows))
     cols = ["memories", "Memory.search p50", "Memory.search p95", "Memory.search cpu p50", "Memory.search cpu p95",
             "hybrid p50", "hybrid p95", "hybrid cpu p50", "hybrid cpu p95", "legacy p50", "legacy cpu p50",
             "embed p50", "recall@10", "load avg"]
@@ -161,7 +214,7 @@ def main() -> None:
     rows2 = [[r["size"], r["index"], r["build_s"], r["text_build_s"], r["insert_rows_per_s"], r["db_bytes_per_memory"],
               r["rss_mb"], r["peak_rss_mb"]] for r in results]
     console.print(table("index build and store size", cols2, rows2))
-    write_json(args.json, {"benchmark": "search", "queries": args.queries, "results": results})
+    write_json(args.json, {"benchmark": "search", "queries": args.queries, "results": results, "users": users_result})
 
 
 def run_size(db_path: Path, size: int, matrix: np.ndarray, ids: list[str], query_texts: list[str],

@@ -72,3 +72,116 @@ def test_query_embeddings_are_cached_per_embedder_and_bounded(embedder) -> None:
     assert len(registry._query_caches[a]) == registry.QUERY_CACHE_SIZE
     real = registry.embed_queries(embedder, ["hello"])
     assert np.allclose(real, embedder.embed(["hello"]), atol=1e-5)
+
+
+def test_coalescer_merges_concurrent_calls_and_returns_each_callers_rows() -> None:
+    import threading
+    import time
+
+    from remem.embed.batching import Coalescer
+
+    runs: list[list[str]] = []
+    first_started = threading.Event()
+    release = threading.Event()
+
+    def run(texts: list[str]) -> np.ndarray:
+        runs.append(list(texts))
+        if len(runs) == 1:
+            first_started.set()
+            release.wait(5)  # hold the first run so the others queue behind it
+        return np.array([[float(t.split("-")[1])] for t in texts], dtype=np.float32)
+
+    coalesce = Coalescer(run, max_texts=64)
+    results: dict[int, np.ndarray] = {}
+
+    def call(i: int) -> None:
+        results[i] = coalesce([f"q-{i}", f"q-{i + 1000}"])
+
+    first = threading.Thread(target=call, args=(0,))
+    first.start()
+    assert first_started.wait(5)
+    others = [threading.Thread(target=call, args=(i,)) for i in range(1, 11)]
+    for t in others:
+        t.start()
+    time.sleep(0.2)  # all ten are queued behind the held run
+    release.set()
+    for t in [first, *others]:
+        t.join(5)
+    assert len(runs) == 2, runs  # the held run, then one run for the ten queued calls
+    assert sorted(len(r) for r in runs) == [2, 20]
+    for i in range(11):
+        assert results[i].ravel().tolist() == [float(i), float(i + 1000)]
+
+
+def test_coalescer_gives_every_caller_of_a_failed_run_its_error_and_keeps_working() -> None:
+    import threading
+
+    import pytest
+
+    from remem.embed.batching import Coalescer
+
+    started, release = threading.Event(), threading.Event()
+    calls = {"n": 0}
+
+    def run(texts: list[str]) -> np.ndarray:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            started.set()
+            release.wait(5)
+            return np.zeros((len(texts), 1), np.float32)
+        if calls["n"] == 2:
+            raise RuntimeError("model failed")
+        return np.ones((len(texts), 1), np.float32)
+
+    coalesce = Coalescer(run)
+    errors: list[BaseException] = []
+
+    def call() -> None:
+        try:
+            coalesce(["x"])
+        except RuntimeError as exc:
+            errors.append(exc)
+
+    first = threading.Thread(target=call)
+    first.start()
+    assert started.wait(5)
+    queued = [threading.Thread(target=call) for _ in range(3)]
+    for t in queued:
+        t.start()
+    import time
+
+    time.sleep(0.2)
+    release.set()
+    for t in [first, *queued]:
+        t.join(5)
+    assert len(errors) == 3 and all(str(e) == "model failed" for e in errors)
+    assert coalesce(["y"]).tolist() == [[1.0]]  # not stuck after a failure
+
+
+def test_concurrent_queries_get_the_same_vectors_as_one_at_a_time(embedder) -> None:
+    import threading
+
+    texts = [f"what did my sister buy in week {i}" for i in range(24)]
+    alone = np.stack([embedder.embed([t])[0] for t in texts])
+    got: dict[int, np.ndarray] = {}
+    threads = [threading.Thread(target=lambda i=i: got.__setitem__(i, embedder.embed([texts[i]])[0])) for i in range(24)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert np.allclose(np.stack([got[i] for i in range(24)]), alone, atol=1e-5)
+    many = embedder.embed(texts * 6)  # several batches, run in parallel
+    assert np.allclose(many[:24], alone, atol=1e-5) and np.allclose(many[-24:], alone, atol=1e-5)
+
+
+def test_embed_threads_come_from_the_environment(monkeypatch) -> None:
+    import pytest
+
+    from remem.embed import minilm
+    from remem.errors import InvalidInputError
+
+    monkeypatch.setenv(minilm.THREADS_ENV, "3")
+    assert minilm._env_threads() == 3
+    monkeypatch.setenv(minilm.THREADS_ENV, "lots")
+    with pytest.raises(InvalidInputError, match="REMEM_EMBED_THREADS"):
+        minilm._env_threads()

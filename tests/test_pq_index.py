@@ -135,7 +135,7 @@ def test_store_saves_reloads_and_catches_up_a_pq_cache(tmp_path: Path, monkeypat
     s.close()
     monkeypatch.undo()
 
-    s = store(db)  # opened without the option: an HNSW graph, never the PQ cache
+    s = store(db, large_partitions="hnsw")  # kept as a graph: an HNSW graph, never the PQ cache
     assert top(s, vectors[1_520]) == "m1520"
     assert s._db.index._parts[("default", "u")].impl.kind == "hnsw"  # type: ignore[union-attr]
     s.close()
@@ -173,13 +173,28 @@ def test_pq_without_faiss_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.M
     monkeypatch.setitem(sys.modules, "faiss", None)  # import faiss -> ImportError
     pq_index.faiss_module.cache_clear()
     try:
-        with pytest.raises(InvalidInputError, match=r"remem\[pq\]"):
+        with pytest.raises(InvalidInputError, match=r"need faiss"):
             SQLiteStore(tmp_path / "m.db", large_partitions="pq")
         with pytest.raises(InvalidInputError, match="large partitions must be one of"):
             SQLiteStore(tmp_path / "m.db", large_partitions="ivf")
-        s = store(tmp_path / "m.db")  # the default needs no faiss
+        s = store(tmp_path / "m.db", pq_threshold=250)  # the default needs no faiss: it keeps HNSW graphs
         add(s, clustered(300, seed=4))
         assert top(s, clustered(300, seed=4)[5]) == "m5"
+        assert s._db.index._parts[("default", "u")].impl.kind == "hnsw"  # type: ignore[union-attr]
         s.close()
     finally:
         pq_index.faiss_module.cache_clear()
+
+
+def test_large_partitions_are_product_quantized_by_default(tmp_path: Path) -> None:
+    vectors = clustered(1_200, seed=8)
+    s = store(tmp_path / "m.db", pq_threshold=1_000)  # large_partitions="auto": faiss is installed
+    add(s, vectors)
+    assert top(s, vectors[77]) == "m77"
+    assert s._db.index._parts[("default", "u")].impl.kind == "pq"  # type: ignore[union-attr]
+    s.close()
+    kept = store(tmp_path / "h.db", pq_threshold=1_000, large_partitions="hnsw")
+    add(kept, vectors)
+    assert top(kept, vectors[77]) == "m77"
+    assert kept._db.index._parts[("default", "u")].impl.kind == "hnsw"  # type: ignore[union-attr]
+    kept.close()

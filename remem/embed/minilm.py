@@ -9,17 +9,34 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from functools import cache
 from pathlib import Path
 
 import numpy as np
 
 from remem.embed.base import normalize
-from remem.errors import StoreError
+from remem.embed.batching import Coalescer
+from remem.errors import InvalidInputError, StoreError
 
 MODEL_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
 TOKENIZER_PATH = Path(__file__).parent / "assets" / "minilm-tokenizer.json"
 MAX_TOKENS = 256
+COALESCE_TEXTS = 8  # calls of at most this many texts (queries) are merged with concurrent ones
+THREADS_ENV = "REMEM_EMBED_THREADS"
+
+
+def _env_threads() -> int | None:
+    """Threads inside one model run, from ``REMEM_EMBED_THREADS`` (default 1: concurrent calls
+    and a large call's batches already use the other cores, and on a shared 2-core machine two
+    threads per run cost twice the CPU per query for the same latency)."""
+    value = os.environ.get(THREADS_ENV, "").strip()
+    if not value:
+        return None
+    try:
+        return max(1, int(value))
+    except ValueError:
+        raise InvalidInputError(f"{THREADS_ENV} must be a whole number, not {value!r}") from None
 
 
 @cache
@@ -46,7 +63,7 @@ class MiniLMEmbedder:
         from tokenizers import Tokenizer
 
         options = ort.SessionOptions()
-        options.intra_op_num_threads = threads or min(4, os.cpu_count() or 1)
+        options.intra_op_num_threads = threads or _env_threads() or 1
         options.inter_op_num_threads = 1
         options.log_severity_level = 3
         self._session = ort.InferenceSession(
@@ -57,6 +74,8 @@ class MiniLMEmbedder:
         self._tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
         self._batch_size = batch_size
         self._lock = threading.Lock()  # tokenizers' padding state is per-instance
+        self._coalesce = Coalescer(self._embed_sorted, max_texts=batch_size)
+        self._parallel = max(1, min(4, os.cpu_count() or 1))
 
     @classmethod
     def shared(cls) -> "MiniLMEmbedder":
@@ -66,14 +85,27 @@ class MiniLMEmbedder:
             return cls._shared
 
     def embed(self, texts: list[str]) -> np.ndarray:
+        """Unit vectors for ``texts``. A small call (a query) made while others run joins them in
+        one batch (:class:`~remem.embed.batching.Coalescer`); a large one runs its batches on
+        several cores at once (one thread inside each run: on a busy machine that wastes least)."""
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
+        if len(texts) <= COALESCE_TEXTS:
+            return self._coalesce(list(texts))
+        return self._embed_sorted(list(texts))
+
+    def _embed_sorted(self, texts: list[str]) -> np.ndarray:
         # Sort by length so each batch pads little; restore order at the end.
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         out = np.empty((len(texts), self.dim), dtype=np.float32)
-        for start in range(0, len(order), self._batch_size):
-            idx = order[start : start + self._batch_size]
-            out[idx] = self._embed_batch([texts[i] for i in idx])
+        batches = [order[start : start + self._batch_size] for start in range(0, len(order), self._batch_size)]
+        if len(batches) == 1 or self._parallel == 1:
+            for idx in batches:
+                out[idx] = self._embed_batch([texts[i] for i in idx])
+            return out
+        with ThreadPoolExecutor(min(self._parallel, len(batches)), thread_name_prefix="remem-embed") as pool:
+            for idx, vectors in zip(batches, pool.map(lambda idx: self._embed_batch([texts[i] for i in idx]), batches)):
+                out[idx] = vectors
         return out
 
     def _embed_batch(self, texts: list[str]) -> np.ndarray:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from remem.models import MemoryRecord
+from remem.store.base import RankingRow
 from remem.read.lexical import QueryTerms, stems
 from remem.read.timeparse import TimeRange
 
@@ -66,19 +67,25 @@ _DATE_WORDS = re.compile(
 
 @dataclass
 class Candidate:
-    record: MemoryRecord
-    vector: np.ndarray | None
-    index_text: str
+    row: RankingRow
     values: dict[str, float] = field(default_factory=dict)
     superseded_by: str | None = None
+
+    @property
+    def record(self) -> MemoryRecord:
+        """The full record (built on first use)."""
+        return self.row.record
+
+    @property
+    def vector(self) -> np.ndarray | None:
+        return self.row.vector
 
     def row(self) -> list[float]:
         return [self.values.get(name, 0.0) for name in FEATURES]
 
 
 def build(
-    records: list[MemoryRecord],
-    entries: dict[str, tuple[str, np.ndarray | None]],
+    rows: list[RankingRow],
     query_vector: np.ndarray | None,
     terms: QueryTerms,
     ranges: list[TimeRange],
@@ -90,28 +97,25 @@ def build(
     present_cue: bool = False,
 ) -> list[Candidate]:
     """Features for every candidate record (``present_cue``: the query says it is about now)."""
-    cands = []
-    for r in records:
-        text, vector = entries.get(r.id, (r.content, None))
-        cands.append(Candidate(r, vector, text))
+    cands = [Candidate(r) for r in rows]
     own_stems: list[frozenset[str]] = []
     cosines = _cosines(query_vector, cands, known_cos or {})
     for c, cos in zip(cands, cosines):
-        own = stems(c.record.content)
-        context = stems(c.index_text) - own - stems(c.record.speaker or "")
+        own = stems(c.row.content)
+        context = stems(c.row.index_text) - own - stems(c.row.speaker or "")
         own_stems.append(own)
         lex = terms.coverage(own)
         c.values.update(cos=cos, lex=lex, lex_ctx=terms.coverage(context))
         if long_query:
             c.values.update(cos_long=cos, lex_long=lex)
-        when = c.record.event_time
+        when = c.row.event_time
         if ranges:
             inside = when is not None and any(r.contains(when) for r in ranges)
             c.values["in_range"] = 1.0 if inside else 0.0
             c.values["out_range"] = 0.0 if inside else 1.0
-        if when_question and _DATE_WORDS.search(c.record.content):
+        if when_question and _DATE_WORDS.search(c.row.content):
             c.values["when_date"] = 1.0
-        speaker = (c.record.speaker or "").lower()
+        speaker = (c.row.speaker or "").lower()
         c.values["speaker"] = 1.0 if speaker and speaker in query_words else 0.0
     _session_features(cands, own_stems, terms)
     if about_now:
@@ -127,8 +131,8 @@ def _cosines(query_vector: np.ndarray | None, cands: list[Candidate], known: dic
     """Cosines from the dense retriever where it scored the candidate, else from its vector."""
     if query_vector is None:
         return [0.0] * len(cands)
-    out = [float(known.get(c.record.id, 0.0)) for c in cands]
-    have = [i for i, c in enumerate(cands) if c.vector is not None and c.record.id not in known]
+    out = [float(known.get(c.row.id, 0.0)) for c in cands]
+    have = [i for i, c in enumerate(cands) if c.vector is not None and c.row.id not in known]
     if have:
         sims = np.stack([cands[i].vector for i in have]) @ np.asarray(query_vector, dtype=np.float32)  # type: ignore[misc]
         for i, s in zip(have, sims.tolist()):
@@ -140,8 +144,8 @@ def _session_features(cands: list[Candidate], own_stems: list[frozenset[str]], t
     """MemGAS: a session is a unit of its own; a turn learns what the rest of it says."""
     by_session: dict[str, list[int]] = {}
     for i, c in enumerate(cands):
-        if c.record.session_id:
-            by_session.setdefault(c.record.session_id, []).append(i)
+        if c.row.session_id:
+            by_session.setdefault(c.row.session_id, []).append(i)
     total = terms.total
     for members in by_session.values():
         if len(members) < 2 or total <= 0:
@@ -163,7 +167,7 @@ def _supersession(cands: list[Candidate], own_stems: list[frozenset[str]], terms
     the query (it holds a query word, or has at least SUPERSEDE_SLACK of the older one's cosine).
     Only asked for queries about the present; the newest such memory is named."""
     query_stems = frozenset(terms.idf)
-    dated = [i for i, c in enumerate(cands) if c.vector is not None and c.record.event_time is not None]
+    dated = [i for i, c in enumerate(cands) if c.vector is not None and c.row.event_time is not None]
     if len(dated) < 2:
         return
     matrix = np.stack([cands[i].vector for i in dated])  # type: ignore[misc]
@@ -172,19 +176,19 @@ def _supersession(cands: list[Candidate], own_stems: list[frozenset[str]], terms
         a = cands[i]
         if not own_stems[i] & query_stems and a.values["cos"] < SUPERSEDE_RELEVANT:
             continue  # only what the query is asking about can be superseded
-        speaker = stems(a.record.speaker or "")
-        newest: MemoryRecord | None = None
+        speaker = stems(a.row.speaker or "")
+        newest: RankingRow | None = None
         for b_pos in np.flatnonzero(sims[a_pos] >= SUPERSEDE_COS):
             j = dated[int(b_pos)]
             b = cands[j]
-            if j == i or b.record.event_time <= a.record.event_time or b.record.user_id != a.record.user_id:  # type: ignore[operator]
+            if j == i or b.row.event_time <= a.row.event_time or b.row.user_id != a.row.user_id:  # type: ignore[operator]
                 continue
-            if not (own_stems[i] & own_stems[j]) - speaker or not _CHANGE_WORDS.search(b.record.content):
+            if not (own_stems[i] & own_stems[j]) - speaker or not _CHANGE_WORDS.search(b.row.content):
                 continue  # about the same thing, and saying that something changed
             if not (own_stems[j] & query_stems) and b.values["cos"] < a.values["cos"] * SUPERSEDE_SLACK:
                 continue  # the newer one must be about as relevant to the query
-            if newest is None or b.record.event_time > newest.event_time:  # type: ignore[operator]
-                newest = b.record
+            if newest is None or b.row.event_time > newest.event_time:  # type: ignore[operator]
+                newest = b.row
         if newest is not None:
             a.values["superseded"] = 1.0
             a.superseded_by = newest.id

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 from remem.store.text import STOPWORDS, stem, words
 
@@ -45,7 +45,7 @@ class QueryTerms:
 
     idf: dict[str, float]
 
-    @property
+    @cached_property
     def total(self) -> float:
         return sum(self.idf.values())
 

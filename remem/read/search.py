@@ -111,7 +111,7 @@ def hybrid_search(
         scores[item] = score
     ranked = sorted(scores.items(), key=lambda kv: -kv[1])
     if config.mmr_lambda is not None and config.mmr_lambda < 1.0:
-        ranked = _mmr(ranked, records, config.mmr_lambda, limit)
+        ranked = _mmr(ranked, {i: r.content for i, r in records.items()}, config.mmr_lambda, limit)
     why = explain(lists)
     meta = {
         "mode": mode,
@@ -144,16 +144,14 @@ def candidates(
     ids = list(dict.fromkeys(item for ranked in lists.values() for item, _ in ranked))
     if not ids:
         return [], lists, ranges
-    records = store.get_many(ids)
+    rows = store.ranking_rows(ids)
     known_cos = {item: score for name, ranked in lists.items() if name.endswith("dense") for item, score in ranked}
     about_now = not ranges and not long_query and query_tense(text) == "present"
-    need = None if about_now else {r.id for r in records if r.id not in known_cos}  # supersession compares vectors
-    entries = store.index_entries([r.id for r in records], vectors_for=need)
     n_docs, freqs = store.doc_freqs(qwords, user_id=query.user_id)
     terms = query_terms(qwords, n_docs, freqs)
     when_q = not long_query and is_when_question(text)
     cands = feats.build(
-        records, entries, vector, terms, ranges, set(qwords), about_now, long_query, when_q, known_cos,
+        rows, vector, terms, ranges, set(qwords), about_now, long_query, when_q, known_cos,
         present_cue=bool(feats.PRESENT_CUE.search(text)),
     )
     return cands, lists, ranges
@@ -164,7 +162,7 @@ def _fitted_search(
 ) -> list[SearchHit]:
     model = ranker_params.load(config.ranker)
     cands, lists, ranges = candidates(store, embedder, text, query, limit, config, mode, now)
-    base = dict(zip((c.record.id for c in cands), model.scores([c.values for c in cands], config.drop_features)))
+    base = dict(zip((c.row.id for c in cands), model.scores([c.values for c in cands], config.drop_features)))
     if not {"superseded", "superseded_now"} <= set(config.drop_features):
         # the newest memory about a thing inherits the relevance of what it supersedes
         for c in cands:
@@ -173,15 +171,15 @@ def _fitted_search(
                 base[c.superseded_by] = max(base[c.superseded_by], unpenalised)
     scored: list[tuple[float, float, feats.Candidate]] = []
     for c in cands:
-        score = base[c.record.id]
+        score = base[c.row.id]
         if config.strength_weight > 0:
             score *= 1.0 - config.strength_weight + config.strength_weight * retention(c.record, now)
         scored.append((score, c.values["cos"], c))
-    scored.sort(key=lambda t: (-t[0], -t[1], t[2].record.id))
-    ranked = [(c.record.id, score) for score, _, c in scored]
-    by_id = {c.record.id: c for _, _, c in scored}
+    scored.sort(key=lambda t: (-t[0], -t[1], t[2].row.id))
+    ranked = [(c.row.id, score) for score, _, c in scored]
+    by_id = {c.row.id: c for _, _, c in scored}
     if config.mmr_lambda is not None and config.mmr_lambda < 1.0:
-        ranked = _mmr(ranked, {i: c.record for i, c in by_id.items()}, config.mmr_lambda, limit)
+        ranked = _mmr(ranked, {i: c.row.content for i, c in by_id.items()}, config.mmr_lambda, limit)
     why = explain(lists)
     meta: dict[str, Any] = {"mode": mode, "fusion": "fitted"}
     if ranges:
@@ -252,13 +250,13 @@ def _session_scores(fused: dict[str, float], records: dict[str, MemoryRecord]) -
     return {sid: value / top for sid, value in raw.items()}
 
 
-def _mmr(ranked: list[tuple[str, float]], records: dict[str, MemoryRecord], lam: float, limit: int) -> list[tuple[str, float]]:
+def _mmr(ranked: list[tuple[str, float]], contents: dict[str, str], lam: float, limit: int) -> list[tuple[str, float]]:
     """Maximal marginal relevance with word-set Jaccard as the similarity."""
     pool = ranked[: max(limit * 3, limit + 10)]
     if not pool:
         return ranked
     top = pool[0][1] or 1.0
-    words = {item: set(keywords(records[item].content)) for item, _ in pool}
+    words = {item: set(keywords(contents[item])) for item, _ in pool}
     chosen: list[tuple[str, float]] = []
     remaining = list(pool)
     while remaining and len(chosen) < limit:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Iterator, Protocol
+from typing import Any, Callable, Iterator, Protocol
 
 import numpy as np
 
@@ -57,6 +57,35 @@ class Write:
     vector: np.ndarray
     reason: str | None = None
     fingerprint: str | None = None  # a stable key of the source; re-inserting it is a no-op
+
+
+class RankingRow:
+    """A candidate memory as the read path scores it: the fields the features read, the text the
+    text index holds for it and its vector. The full :class:`MemoryRecord` is built only when
+    ``record`` is first read (for the hits returned, not for every candidate)."""
+
+    __slots__ = ("id", "user_id", "session_id", "speaker", "content", "event_time", "index_text", "vector", "_raw", "_build", "_record")
+
+    def __init__(
+        self, raw: dict[str, Any], event_time: datetime | None, index_text: str, vector: np.ndarray | None,
+        build: "Callable[[dict[str, Any]], MemoryRecord]",
+    ) -> None:
+        self.id: str = raw["id"]
+        self.user_id: str | None = raw["user_id"]
+        self.session_id: str | None = raw["session_id"]
+        self.speaker: str | None = raw["speaker"]
+        self.content: str = raw["content"]
+        self.event_time = event_time
+        self.index_text = index_text
+        self.vector = vector
+        self._raw, self._build = raw, build
+        self._record: MemoryRecord | None = None
+
+    @property
+    def record(self) -> MemoryRecord:
+        if self._record is None:
+            self._record = self._build(self._raw)
+        return self._record
 
 
 @dataclass
@@ -178,6 +207,11 @@ class Store(Protocol):
     def index_entries(self, ids: list[str], vectors_for: set[str] | None = None) -> dict[str, tuple[str, np.ndarray | None]]:
         """For each id: the text the text index holds for it and its vector (the read path scores
         candidates with them); with ``vectors_for``, vectors only for those ids (None elsewhere)."""
+        ...
+
+    def ranking_rows(self, ids: list[str]) -> list[RankingRow]:
+        """The memories ``ids`` (in the order asked, missing ones left out) with their index text
+        and vector, in one statement: what the read path scores its candidates with."""
         ...
 
     def doc_freqs(self, words: list[str], user_id: str | None = None) -> tuple[int, dict[str, int]]:

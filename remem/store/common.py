@@ -14,7 +14,7 @@ from remem.errors import InvalidInputError, RememError
 from remem.models import HistoryEntry, MemoryRecord, check_content
 from remem.models.checks import MAX_ID_CHARS
 from remem.store.base import Link
-from remem.store.codec import decode
+from remem.store.codec import decode, decode_many
 
 
 @dataclass
@@ -42,6 +42,22 @@ def encode_vector(vector: Any, dim: int | None = None) -> str | None:
         return base64.b64encode(bytes(vector)).decode()
     array = vector.to_numpy() if hasattr(vector, "to_numpy") else vector
     return base64.b64encode(np.asarray(array, dtype=np.float32).tobytes()).decode()
+
+
+def decode_vectors(values: list[Any], dim: int | None) -> list[np.ndarray | None]:
+    """Stored vectors as float32 arrays, None where a row has none: SQLite's blobs (either codec)
+    decoded in one pass, pgvector values converted."""
+    blobs = [i for i, v in enumerate(values) if isinstance(v, (bytes, memoryview))]
+    out: list[np.ndarray | None] = [None] * len(values)
+    if blobs:
+        raw = [bytes(values[i]) for i in blobs]
+        matrix = decode_many(raw, dim) if dim is not None else np.frombuffer(b"".join(raw), np.float32).reshape(len(raw), -1)
+        for i, row in zip(blobs, matrix):
+            out[i] = row
+    for i, v in enumerate(values):
+        if v is not None and out[i] is None:
+            out[i] = np.asarray(v.to_numpy() if hasattr(v, "to_numpy") else v, dtype=np.float32)
+    return out
 
 
 def parse_export_item(item: Any, *, dim: int | None = None) -> ParsedItem:

@@ -1,7 +1,7 @@
 """Product-quantized partitions (faiss IVF-PQ) for very large partitions, re-ranked exactly.
 
-Opt-in: ``SQLiteStore(path, large_partitions="pq")`` (``pip install 'remem[pq]'``). A partition
-past ``pq_threshold`` vectors keeps only IVF-PQ codes in memory: ``dim/4`` sub-quantizers of
+The default for large partitions (``SQLiteStore(path, large_partitions="hnsw")`` opts out). A
+partition past ``pq_threshold`` vectors keeps only IVF-PQ codes in memory: ``dim/4`` sub-quantizers of
 4 bits (faiss "fast scan"), 48 bytes for 384 dims, plus its 8-byte key. A search takes the best
 candidates by their codes (:data:`RERANK`: more as the partition grows) and re-scores them with
 the store's own vectors (``source``: the stored blobs by key, read from SQLite), so scores are
@@ -22,8 +22,10 @@ from remem.errors import InvalidInputError
 from remem.store.codec import decode_many
 from remem.store.vector_index import PQ_SUFFIX, VectorsOf, _dot, _top
 
-PQ_THRESHOLD = 100_000
-"""Partitions above this many vectors are product-quantized when the store asks for it."""
+PQ_THRESHOLD = 50_000
+"""Partitions above this many vectors are product-quantized (unless the store keeps HNSW graphs):
+the int8 graph's recall@10 is 0.99 at 50k but 0.971 at 100k and 0.85 at 1M; the codes with their
+exact re-rank keep 0.994 at 100k and 0.987 at 1M (benchmarks/README.md, "Compression")."""
 NPROBE = 16  # inverted lists visited per search (of ~sqrt(n) at training time); more gained nothing at 1M
 RERANK = (64, 256)
 """Candidates re-scored exactly (2k when k is larger): n/4,000 within these bounds. The codes rank
@@ -45,7 +47,8 @@ def faiss_module() -> Any:
         import faiss
     except ImportError as exc:
         raise InvalidInputError(
-            "large_partitions='pq' needs faiss: pip install 'remem[pq]' (or 'faiss-cpu>=1.9,<2')"
+            "large partitions need faiss (a dependency of remem): pip install 'faiss-cpu>=1.9,<2', "
+            "or open the store with large_partitions='hnsw'"
         ) from exc
     faiss.omp_set_num_threads(FAISS_THREADS)
     return faiss

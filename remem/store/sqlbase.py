@@ -16,8 +16,8 @@ import numpy as np
 
 from remem.models import AuditEntry, HistoryEntry, MemoryRecord, Operation
 from remem.store import sql
-from remem.store.base import SCHEMA_VERSION, Link, Query
-from remem.store.common import ParsedItem, encode_vector, parse_export_items
+from remem.store.base import SCHEMA_VERSION, Link, Query, RankingRow
+from remem.store.common import ParsedItem, decode_vectors, encode_vector, parse_export_items
 from remem.store.dialect import Dialect
 from remem.store.keys import ApiKeys
 
@@ -135,6 +135,24 @@ class SQLStoreBase(ApiKeys):
             cond, params = d.in_list("id", chunk)
             for row in self._select(f"SELECT {sql.COLS} FROM memories WHERE tenant = {d.mark} AND {cond}", (self.tenant, *params)):
                 found[row["id"]] = sql.from_row(row, d)
+        return [found[i] for i in ids if i in found]
+
+    def ranking_rows(self, ids: list[str]) -> list[RankingRow]:
+        """The memories ``ids`` with their index text and vector (one statement per chunk, the
+        export's join); records are built lazily, vectors decoded in one pass."""
+        d = self.dialect
+        dim = self._dim()
+        found: dict[str, RankingRow] = {}
+
+        def build(raw: dict[str, Any]) -> MemoryRecord:
+            return sql.from_row(raw, d)
+
+        for chunk in chunks(ids, d.chunk):
+            cond, params = d.in_list("m.id", chunk)
+            rows = self._select(f"SELECT {self._EXPORT_SELECT} WHERE m.tenant = {d.mark} AND {cond}", (self.tenant, *params))
+            vectors = decode_vectors([r["_vec"] for r in rows], dim)
+            for row, vector in zip(rows, vectors):
+                found[row["id"]] = RankingRow(row, d.load_time(row["event_time"]), row["_text"] or "", vector, build)
         return [found[i] for i in ids if i in found]
 
     def list(self, query: Query, *, limit: int = 100, offset: int = 0, newest_first: bool = True) -> list[MemoryRecord]:

@@ -8,7 +8,7 @@ from functools import lru_cache
 
 import Stemmer
 
-_WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)?", re.UNICODE)
+_WORD = re.compile(r"([^\W_]+)(?:'[^\W_]+)?", re.UNICODE)  # the group: the word without "'s", "'t"...
 
 STOPWORDS = frozenset(
     """a about above after again against all am an and any are as at be because been before being
@@ -32,7 +32,7 @@ def fold(text: str) -> str:
 
 def words(text: str) -> list[str]:
     """Lower-cased word tokens, diacritics folded (apostrophe suffixes dropped)."""
-    return [w.split("'")[0] for w in _WORD.findall(fold(text))]
+    return _WORD.findall(fold(text))
 
 
 def keywords(text: str) -> list[str]:

@@ -48,7 +48,8 @@ class DerivedTextSearch:
         return [(memory_id, score) for _, memory_id, score in results[:limit]]
 
     def _filtered(self, part: TextPartition, terms: list[str], query: Query, limit: int) -> list[tuple[int, str, float]]:
-        window = limit * 4 if query.only_scope else limit * 16
+        # only scope and validity (what Memory.search sends): nearly every row passes
+        window = limit * 4 if query.only_scope or query.scope_and_validity else limit * 16
         while True:
             found = part.search(terms, window)
             alive = self._alive_ids([k for k, _ in found], query)

@@ -6,8 +6,8 @@ before every search it pulls newer rows, and rebuilds when the generation moved.
 So it can lag only until the next search, never disagree, and a crash loses nothing.
 
 Small partitions are searched exactly (numpy); past ``hnsw_threshold`` vectors a
-partition switches to an HNSW graph (usearch), and, when the store asks for
-``large_index="pq"``, past ``pq_threshold`` to product-quantized codes (faiss,
+partition switches to an HNSW graph (usearch), and past ``pq_threshold`` to product-quantized
+codes (faiss; a store opened with ``large_index="hnsw"`` keeps the graph instead,
 :mod:`remem.store.pq_index`). A graph's or codes' file may be saved beside the
 store as a cache with its watermark and is reloaded on open. A cache is bound to the
 store's identity (a random id written when the store was created) and to the row at its
@@ -37,8 +37,9 @@ Delta = Iterable[tuple[int, int, bytes]]  # (seq, key, stored blob: float32 or i
 RowAt = Callable[[int], "tuple[int, bytes] | None"]  # seq -> (key, blob) of that row, if present
 VectorsOf = Callable[[list[int]], "list[tuple[int, bytes]]"]  # keys -> (key, blob) of those still stored
 
-LARGE_INDEXES = ("hnsw", "pq")
-"""What a partition past ``pq_threshold`` becomes: still HNSW (default), or product-quantized."""
+LARGE_INDEXES = ("auto", "hnsw", "pq")
+"""What a partition past ``pq_threshold`` becomes: product-quantized, or still HNSW; ``auto`` (the
+default) is ``pq`` when faiss is installed (a dependency of remem) and ``hnsw`` otherwise."""
 KINDS = ("exact", "hnsw", "pq")  # in the order a growing partition goes through them
 PQ_SUFFIX = ".faiss"  # a PQ partition's cache file (an HNSW graph's: .usearch)
 
@@ -306,7 +307,7 @@ class VectorIndex(CachedPartitions):
 
     def __init__(
         self, dim: int, cache_dir: Path | None = None, hnsw_threshold: int = 20_000, store_id: str | None = None,
-        hnsw_dtype: str = HNSW_DTYPE, large_index: str = "hnsw", pq_threshold: int | None = None,
+        hnsw_dtype: str = HNSW_DTYPE, large_index: str = "auto", pq_threshold: int | None = None,
     ) -> None:
         check_large_index(large_index)
         self.dim = dim
@@ -314,7 +315,7 @@ class VectorIndex(CachedPartitions):
         self.store_id = store_id
         self.hnsw_threshold = hnsw_threshold
         self.hnsw_dtype = hnsw_dtype
-        self.large_index = large_index
+        self.large_index = resolve_large_index(large_index)
         self.pq_threshold = pq_threshold if pq_threshold is not None else _default_pq_threshold()
         self._parts: dict[tuple[str, str], Partition] = {}
         self._lock = threading.Lock()
@@ -437,6 +438,18 @@ def check_large_index(large_index: str) -> None:
         from remem.store.pq_index import faiss_module
 
         faiss_module()
+
+
+def resolve_large_index(large_index: str) -> str:
+    """``auto`` as ``pq`` where faiss can be found (without importing it), else ``hnsw``."""
+    if large_index != "auto":
+        return large_index
+    import importlib.util
+
+    if importlib.util.find_spec("faiss") is None:
+        log.warning("faiss is not installed: partitions past %d vectors stay HNSW graphs", _default_pq_threshold())
+        return "hnsw"
+    return "pq"
 
 
 def _default_pq_threshold() -> int:
