@@ -5,6 +5,8 @@ from __future__ import annotations
 import uuid
 from typing import AsyncIterator
 
+import anyio
+
 from fastapi import Depends, Request, Response
 
 from remem.memory import Memory
@@ -30,18 +32,21 @@ def bearer_key(request: Request) -> str:
 LOCAL = Caller(DEFAULT_TENANT, "local", admin=True)  # an unauthenticated server listens on loopback only
 
 
-def caller(request: Request) -> Caller:
-    """Who is calling: from the API key, or the local admin of an unauthenticated server."""
+async def caller(request: Request) -> Caller:
+    """Who is calling: from the API key (looked up in the store on a worker thread), or the local
+    admin of an unauthenticated server. Async, like the other dependencies: a sync one costs every
+    request a hop to the thread pool."""
     state = request.app.state
     if not state.auth:
         return LOCAL
-    found = state.tenants.resolve_caller(bearer_key(request))
+    key = bearer_key(request)
+    found = await anyio.to_thread.run_sync(state.tenants.resolve_caller, key)
     if found is None:
         raise APIError("unknown or revoked API key", status=401, code="unauthorized", headers=CHALLENGE)
     return found
 
 
-def tenant_name(who: Caller = Depends(caller)) -> str:
+async def tenant_name(who: Caller = Depends(caller)) -> str:
     """The caller's tenant: from the API key, or ``default`` on an unauthenticated server."""
     return who.tenant
 
@@ -55,12 +60,12 @@ async def acting(request: Request, response: Response, who: Caller = Depends(cal
         yield who
 
 
-def tenant_memory(request: Request, who: Caller = Depends(acting)) -> Memory:
+async def tenant_memory(request: Request, who: Caller = Depends(acting)) -> Memory:
     """The ``Memory`` bound (in the store layer) to the caller's tenant."""
     return request.app.state.tenants.memory(who.tenant)
 
 
-def admin_memory(request: Request, who: Caller = Depends(acting)) -> Memory:
+async def admin_memory(request: Request, who: Caller = Depends(acting)) -> Memory:
     """Like :func:`tenant_memory`, for operations that need an admin-scoped key (403 otherwise)."""
     if not who.admin:
         raise APIError("this needs an admin-scoped API key (remem keys create --admin)", status=403, code="forbidden")
