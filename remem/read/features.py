@@ -172,6 +172,7 @@ def _supersession(cands: list[Candidate], own_stems: list[frozenset[str]], terms
         return
     matrix = np.stack([cands[i].vector for i in dated])  # type: ignore[misc]
     sims = matrix @ matrix.T
+    says_change = {i: bool(_CHANGE_WORDS.search(cands[i].row.content)) for i in dated}  # once per memory, not per pair
     for a_pos, i in enumerate(dated):
         a = cands[i]
         if not own_stems[i] & query_stems and a.values["cos"] < SUPERSEDE_RELEVANT:
@@ -183,7 +184,7 @@ def _supersession(cands: list[Candidate], own_stems: list[frozenset[str]], terms
             b = cands[j]
             if j == i or b.row.event_time <= a.row.event_time or b.row.user_id != a.row.user_id:  # type: ignore[operator]
                 continue
-            if not (own_stems[i] & own_stems[j]) - speaker or not _CHANGE_WORDS.search(b.row.content):
+            if not says_change[j] or not (own_stems[i] & own_stems[j]) - speaker:
                 continue  # about the same thing, and saying that something changed
             if not (own_stems[j] & query_stems) and b.values["cos"] < a.values["cos"] * SUPERSEDE_SLACK:
                 continue  # the newer one must be about as relevant to the query
