@@ -129,6 +129,8 @@ class SQLiteStore(SQLiteTextSearch, SQLiteVectorSearch, SQLStoreBase):
             return []
         out: list[MemoryRecord] = []
         with self._db.transaction() as conn:
+            codec_name = self._codec_name(conn)  # read once per transaction: nothing can change it meanwhile
+            users: set[str] = set()
             for w in writes:
                 if w.fingerprint is not None:
                     existing = conn.execute(
@@ -137,7 +139,7 @@ class SQLiteStore(SQLiteTextSearch, SQLiteVectorSearch, SQLStoreBase):
                     if existing is not None:
                         out.append(self._get_in(conn, existing[0]))
                         continue
-                self._insert_row(conn, w.record, w.index_text, w.vector, w.fingerprint)
+                self._insert_row(conn, w.record, w.index_text, w.vector, w.fingerprint, codec_name=codec_name, users=users)
                 self._history(conn, [(w.record, Operation.ADD, w.reason, actor, [])], rows={w.record.id: w.record})
                 out.append(w.record)
         return out
@@ -148,8 +150,10 @@ class SQLiteStore(SQLiteTextSearch, SQLiteVectorSearch, SQLStoreBase):
 
     def _insert_row(
         self, conn: sqlite3.Connection, rec: MemoryRecord, index_text: str, vector: np.ndarray | None,
-        fingerprint: str | None = None,
+        fingerprint: str | None = None, *, codec_name: str | None = None, users: set[str] | None = None,
     ) -> int:
+        """Insert one memory with its text and vector. ``codec_name`` (the store's vector codec) and
+        ``users`` (partitions already registered in this transaction) spare a batch repeated reads."""
         row = sql.to_row(rec, SQLITE)
         row["fingerprint"] = fingerprint
         cols = ", ".join(("tenant", *row))
@@ -160,29 +164,40 @@ class SQLiteStore(SQLiteTextSearch, SQLiteVectorSearch, SQLStoreBase):
             raise InvalidInputError(f"a memory with id {rec.id!r} already exists") from exc
         rowid = int(cur.lastrowid)  # type: ignore[arg-type]
         user_key = rec.user_id or ""
-        self._put_text(conn, rowid, user_key, index_text, replace=False)
+        if users is None or user_key not in users:
+            conn.execute("INSERT OR IGNORE INTO partitions (tenant, user_key) VALUES (?, ?)", (self.tenant, user_key))
+            if users is not None:
+                users.add(user_key)
+        self._put_text(conn, rowid, user_key, index_text, replace=False, partition_known=True)
         if vector is not None:
-            self._put_vector(conn, rowid, user_key, vector)
+            self._put_vector(conn, rowid, user_key, vector, codec_name=codec_name, partition_known=True)
         return rowid
 
-    def _put_text(self, conn: sqlite3.Connection, rowid: int, user_key: str, index_text: str, *, replace: bool) -> None:
-        """The row's indexed text (FTS5) and its entry in the ``texts`` log the derived text index follows."""
+    def _put_text(
+        self, conn: sqlite3.Connection, rowid: int, user_key: str, index_text: str, *, replace: bool,
+        partition_known: bool = False,
+    ) -> None:
+        """The row's indexed text (FTS5) and its entry in the ``texts`` log the derived text index
+        follows (``OR REPLACE``: a row indexed again gets a new seq, as after a delete)."""
         if replace:
             conn.execute("DELETE FROM memories_fts WHERE rowid = ?", (rowid,))
         conn.execute(
             "INSERT INTO memories_fts (rowid, text, scope) VALUES (?, ?, ?)",
             (rowid, index_text, scope_token(self.tenant, user_key)),
         )
-        conn.execute("INSERT OR IGNORE INTO partitions (tenant, user_key) VALUES (?, ?)", (self.tenant, user_key))
-        conn.execute("DELETE FROM texts WHERE mem_rowid = ?", (rowid,))
-        conn.execute("INSERT INTO texts (mem_rowid, tenant, user_key) VALUES (?, ?, ?)", (rowid, self.tenant, user_key))
+        if not partition_known:
+            conn.execute("INSERT OR IGNORE INTO partitions (tenant, user_key) VALUES (?, ?)", (self.tenant, user_key))
+        conn.execute("INSERT OR REPLACE INTO texts (mem_rowid, tenant, user_key) VALUES (?, ?, ?)", (rowid, self.tenant, user_key))
 
-    def _put_vector(self, conn: sqlite3.Connection, rowid: int, user_key: str, vector: np.ndarray) -> None:
-        blob = self._vector_blob(conn, vector)  # in the store's codec (sqlite_vectors.py)
-        conn.execute("INSERT OR IGNORE INTO partitions (tenant, user_key) VALUES (?, ?)", (self.tenant, user_key))
-        conn.execute("DELETE FROM vectors WHERE mem_rowid = ?", (rowid,))
-        conn.execute(
-            "INSERT INTO vectors (mem_rowid, tenant, user_key, vec) VALUES (?, ?, ?, ?)",
+    def _put_vector(
+        self, conn: sqlite3.Connection, rowid: int, user_key: str, vector: np.ndarray, *,
+        codec_name: str | None = None, partition_known: bool = False,
+    ) -> None:
+        blob = self._vector_blob(conn, vector, codec_name)  # in the store's codec (sqlite_vectors.py)
+        if not partition_known:
+            conn.execute("INSERT OR IGNORE INTO partitions (tenant, user_key) VALUES (?, ?)", (self.tenant, user_key))
+        conn.execute(  # OR REPLACE: a new vector of the row gets a new seq, as after a delete
+            "INSERT OR REPLACE INTO vectors (mem_rowid, tenant, user_key, vec) VALUES (?, ?, ?, ?)",
             (rowid, self.tenant, user_key, blob),
         )
 

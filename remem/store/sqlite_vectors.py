@@ -31,15 +31,19 @@ class SQLiteVectorSearch:
         def _dim(self) -> int | None: ...
 
     # -- encoding ----------------------------------------------------------------------
-    def _vector_blob(self, conn: sqlite3.Connection, vector: np.ndarray) -> bytes:
-        """``vector`` as a blob in the store's codec, read inside the caller's transaction (so a
-        conversion by another process is seen at once); a store without one is float32."""
+    def _codec_name(self, conn: sqlite3.Connection) -> str:
+        """The store's vector codec, read inside the caller's transaction (so a conversion by
+        another process is seen at once); a store without one is float32."""
+        row = conn.execute("SELECT value FROM meta WHERE key = 'vector_codec'").fetchone()
+        return row[0] if row else codec.FLOAT32
+
+    def _vector_blob(self, conn: sqlite3.Connection, vector: np.ndarray, codec_name: str | None = None) -> bytes:
+        """``vector`` as a blob in the store's codec (``codec_name``, else read in ``conn``'s transaction)."""
         vec = np.ascontiguousarray(vector, dtype=np.float32).reshape(-1)
         dim = self._db.dim
         if dim is not None and vec.shape[0] != dim:
             raise InvalidInputError(f"vector has {vec.shape[0]} dims, store expects {dim}")
-        row = conn.execute("SELECT value FROM meta WHERE key = 'vector_codec'").fetchone()
-        return codec.encode(vec, row[0] if row else codec.FLOAT32)
+        return codec.encode(vec, codec_name or self._codec_name(conn))
 
     def _graph_dtype(self) -> str:
         """What this store's HNSW graphs hold: int8 for an int8 store, float16 for a float32 one."""
