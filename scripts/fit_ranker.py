@@ -101,7 +101,7 @@ def collect(path: Path = FEATURES_FILE, only: list[str] | None = None) -> dict[s
                     "gold_sessions": sorted(q.gold.get("official/session", [])),
                     "units": units,
                     "sessions": [str(c.record.metadata.get("session") or c.record.session_id or "") for c in cands],
-                    "x": [[round(v, 6) for v in c.row()] for c in cands],
+                    "x": [[round(v, 6) for v in c.feature_row()] for c in cands],
                 })
 
         print(f"fit_ranker: collecting {name} ({len(haystacks)} stores)", file=sys.stderr)

@@ -154,7 +154,7 @@ def test_coalescer_gives_every_caller_of_a_failed_run_its_error_and_keeps_workin
     release.set()
     for t in [first, *queued]:
         t.join(5)
-    assert len(errors) == 3 and all(str(e) == "model failed" for e in errors)
+    assert len(errors) == 3 and all("model failed" in str(e) for e in errors)
     assert coalesce(["y"]).tolist() == [[1.0]]  # not stuck after a failure
 
 
@@ -185,3 +185,30 @@ def test_embed_threads_come_from_the_environment(monkeypatch) -> None:
     monkeypatch.setenv(minilm.THREADS_ENV, "lots")
     with pytest.raises(InvalidInputError, match="REMEM_EMBED_THREADS"):
         minilm._env_threads()
+
+
+def test_coalescer_survives_a_waiting_caller_giving_up() -> None:
+    import threading
+
+    from remem.embed.batching import Coalescer, _Job
+
+    coalesce = Coalescer(lambda texts: np.zeros((len(texts), 1), np.float32))
+    # a caller queued behind a busy run, whose wait is interrupted: its job must leave the queue
+    coalesce._busy = True
+    job = _Job(["x"])
+    coalesce._queue.append(job)
+    coalesce._abandon(job)
+    assert coalesce._queue == [] and coalesce._busy  # the running leader still owns the lead
+    coalesce._busy = False
+    # ... and one that was just promoted passes the lead on (here: nobody waits, so it is free)
+    coalesce._busy = True
+    promoted = _Job(["y"])
+    coalesce._queue.append(promoted)
+    promoted.done.set()
+    coalesce._abandon(promoted)
+    assert coalesce._queue == [] and not coalesce._busy
+    done = threading.Event()
+    out: list[np.ndarray] = []
+    t = threading.Thread(target=lambda: (out.append(coalesce(["z"])), done.set()))
+    t.start()
+    assert done.wait(5) and out[0].shape == (1, 1)  # not stuck

@@ -198,3 +198,20 @@ def test_large_partitions_are_product_quantized_by_default(tmp_path: Path) -> No
     assert top(kept, vectors[77]) == "m77"
     assert kept._db.index._parts[("default", "u")].impl.kind == "hnsw"  # type: ignore[union-attr]
     kept.close()
+
+
+def test_a_failed_build_is_retried_not_left_out(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    vectors = clustered(1_200, seed=9)
+    s = store(tmp_path / "m.db", pq_threshold=1_000, large_partitions="pq")
+    add(s, vectors)
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("training failed")
+
+    monkeypatch.setattr(pq_index.PQPartition, "trained", broken)
+    with pytest.raises(RuntimeError, match="training failed"):
+        s.vector_search(vectors[5], Query(user_id="u"), 5)
+    monkeypatch.undo()
+    assert top(s, vectors[1_150]) == "m1150"  # the vectors of the failed build are all there
+    assert len(s._db.index._parts[("default", "u")].impl) == 1_200  # type: ignore[union-attr]
+    s.close()

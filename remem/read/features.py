@@ -80,7 +80,8 @@ class Candidate:
     def vector(self) -> np.ndarray | None:
         return self.row.vector
 
-    def row(self) -> list[float]:
+    def feature_row(self) -> list[float]:
+        """The feature values in FEATURES order (what the fit script writes)."""
         return [self.values.get(name, 0.0) for name in FEATURES]
 
 

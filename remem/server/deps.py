@@ -62,11 +62,19 @@ async def acting(request: Request, response: Response, who: Caller = Depends(cal
 
 async def tenant_memory(request: Request, who: Caller = Depends(acting)) -> Memory:
     """The ``Memory`` bound (in the store layer) to the caller's tenant."""
-    return request.app.state.tenants.memory(who.tenant)
+    return await _memory_of(request, who.tenant)
+
+
+async def _memory_of(request: Request, tenant: str) -> Memory:
+    """A tenant's ``Memory``: at once when it exists, else made on a worker thread (making one
+    touches the store, which must not stall the event loop)."""
+    tenants = request.app.state.tenants
+    found = tenants.existing(tenant)
+    return found if found is not None else await anyio.to_thread.run_sync(tenants.memory, tenant)
 
 
 async def admin_memory(request: Request, who: Caller = Depends(acting)) -> Memory:
     """Like :func:`tenant_memory`, for operations that need an admin-scoped key (403 otherwise)."""
     if not who.admin:
         raise APIError("this needs an admin-scoped API key (remem keys create --admin)", status=403, code="forbidden")
-    return request.app.state.tenants.memory(who.tenant)
+    return await _memory_of(request, who.tenant)

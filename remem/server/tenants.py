@@ -71,6 +71,10 @@ class Tenants:
         self._memories: dict[str, Memory] = {}
         self._lock = threading.Lock()
 
+    def existing(self, tenant: str) -> Memory | None:
+        """The tenant's ``Memory`` if one was made already (never touches the store)."""
+        return self._memories.get(tenant)
+
     def memory(self, tenant: str) -> Memory:
         """The ``Memory`` bound to ``tenant`` (created on first use, then reused)."""
         with self._lock:

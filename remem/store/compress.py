@@ -170,7 +170,7 @@ def _drop_indexes(store: "SQLiteStore", partitions: list[tuple[str, str]]) -> No
     if index is None:
         from remem.store.vector_index import VectorIndex
 
-        index = VectorIndex(store._dim() or 1, cache_dir=_cache_dir(store))  # only to find and delete cache files
+        index = VectorIndex(store._dim() or 1, cache_dir=_cache_dir(store), large_index="hnsw")  # only to find and delete cache files
     for tenant, user_key in partitions:
         index.drop(tenant, user_key)
 

@@ -250,19 +250,24 @@ class Partition:
     def apply(self, delta: Delta) -> int:
         keys: list[int] = []
         blobs: list[bytes] = []
+        watermark, tail = self.watermark, self.tail
         for seq, key, blob in delta:
             keys.append(key)
             blobs.append(blob)
-            if seq > self.watermark:
-                self.watermark, self.tail = seq, _tail(seq, key, blob)
+            if seq > watermark:
+                watermark, tail = seq, _tail(seq, key, blob)
+        self._add(keys, blobs)
+        self.watermark, self.tail = watermark, tail  # only once the vectors are in: a failed build is retried
+        return len(keys)
+
+    def _add(self, keys: list[int], blobs: list[bytes]) -> None:
         if keys:
             vectors = decode_many(blobs, self.dim)
-            del blobs
+            blobs.clear()  # the bytes go before a large build needs the memory
             kind = self._outgrown(keys)
             if kind is not None:
                 self._promote(kind, vectors)  # before adding: a big delta never makes a full exact copy first
             self.impl.upsert(keys, vectors)
-        return len(keys)
 
     def kind_for(self, n: int) -> str:
         """The index a partition of ``n`` vectors uses."""
