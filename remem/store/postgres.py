@@ -226,20 +226,6 @@ class PostgresStore(PostgresTextSearch, SQLStoreBase):
         return len(ids)
 
     # -- search ----------------------------------------------------------------------
-    def index_entries(self, ids: list[str], vectors_for: set[str] | None = None) -> dict[str, tuple[str, np.ndarray | None]]:
-        if not ids:
-            return {}
-        rows = self._select(
-            "SELECT id, index_text, embedding FROM memories WHERE tenant = %s AND id = ANY(%s)", (self.tenant, list(ids))
-        )
-        out: dict[str, tuple[str, np.ndarray | None]] = {}
-        for r in rows:
-            vec = r["embedding"] if vectors_for is None or r["id"] in vectors_for else None
-            if vec is not None:
-                vec = np.asarray(vec.to_numpy() if hasattr(vec, "to_numpy") else vec, dtype=np.float32)
-            out[r["id"]] = (r["index_text"] or "", vec)
-        return out
-
     def _corpus(self) -> tuple[float, float]:
         """(N, mean document length) for BM25: exact for small tables, else the planner's
         row estimate and a 1,000-row sample, cached for a minute."""

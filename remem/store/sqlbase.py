@@ -155,6 +155,13 @@ class SQLStoreBase(ApiKeys):
                 found[row["id"]] = RankingRow(row, d.load_time(row["event_time"]), row["_text"] or "", vector, build)
         return [found[i] for i in ids if i in found]
 
+    def index_entries(self, ids: list[str], vectors_for: set[str] | None = None) -> dict[str, tuple[str, np.ndarray | None]]:
+        """For each id: its index text and vector (with ``vectors_for``, only for those ids)."""
+        return {
+            r.id: (r.index_text, r.vector if vectors_for is None or r.id in vectors_for else None)
+            for r in self.ranking_rows(ids)
+        }
+
     def list(self, query: Query, *, limit: int = 100, offset: int = 0, newest_first: bool = True) -> list[MemoryRecord]:
         """One page of the records the query allows, by event (else creation) time."""
         where, params = self._where(query)

@@ -257,27 +257,6 @@ class SQLiteStore(SQLiteTextSearch, SQLiteVectorSearch, SQLStoreBase):
         return len(ids)
 
     # -- reads -----------------------------------------------------------------------
-    def index_entries(self, ids: list[str], vectors_for: set[str] | None = None) -> dict[str, tuple[str, np.ndarray | None]]:
-        out: dict[str, tuple[str, np.ndarray | None]] = {}
-        for chunk in chunks(ids, 500):
-            marks = ",".join("?" * len(chunk))
-            rows = self._select(
-                "SELECT m.id AS id, f.text AS text FROM memories m LEFT JOIN memories_fts f ON f.rowid = m.rowid "
-                f"WHERE m.tenant = ? AND m.id IN ({marks})",
-                (self.tenant, *chunk),
-            )
-            for r in rows:
-                out[r["id"]] = (r["text"] or "", None)
-        wanted = [i for i in ids if i in out and (vectors_for is None or i in vectors_for)]
-        for chunk in chunks(wanted, 500):
-            marks = ",".join("?" * len(chunk))
-            for r in self._select(
-                f"SELECT m.id AS id, v.vec AS vec FROM memories m JOIN vectors v ON v.mem_rowid = m.rowid WHERE m.tenant = ? AND m.id IN ({marks})",
-                (self.tenant, *chunk),
-            ):
-                out[r["id"]] = (out[r["id"]][0], self._decode_vector(r["vec"]))
-        return out
-
     # -- import / stats ------------------------------------------------------------
     def _dim(self) -> int | None:
         if self._db.dim is None:
