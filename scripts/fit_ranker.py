@@ -94,6 +94,7 @@ def collect(path: Path = FEATURES_FILE, only: list[str] | None = None) -> dict[s
                 cands, _, _ = candidates(mem.store, mem.embedder, q.question, query, SEARCH_LIMIT, config, "hybrid", when)
                 gold = set(q.gold[gold_key])
                 units = [str(c.record.metadata.get("unit_id", c.record.id)) for c in cands]
+                position = {c.row.id: i for i, c in enumerate(cands)}
                 rows.append({
                     "id": q.id,
                     "group": q.group,
@@ -102,6 +103,7 @@ def collect(path: Path = FEATURES_FILE, only: list[str] | None = None) -> dict[s
                     "units": units,
                     "sessions": [str(c.record.metadata.get("session") or c.record.session_id or "") for c in cands],
                     "x": [[round(v, 6) for v in c.feature_row()] for c in cands],
+                    "sup": [position.get(c.superseded_by, -1) if c.superseded_by else -1 for c in cands],
                 })
 
         print(f"fit_ranker: collecting {name} ({len(haystacks)} stores)", file=sys.stderr)
@@ -202,6 +204,23 @@ def _scores(params: dict[str, Any], features: list[str], x: list[list[float]]) -
     return np.asarray(x) @ w + params["bias"]
 
 
+def _search_scores(params: dict[str, Any], features: list[str], row: dict[str, Any]) -> np.ndarray:
+    """The logits as the read path ranks them: the newest memory about a thing inherits the
+    relevance its superseded one would have without the penalty (remem.read.search)."""
+    z = _scores(params, features, row["x"])
+    sup = row.get("sup")
+    if not len(z) or not sup:
+        return z
+    penalty = [features.index(f) for f in ("superseded", "superseded_now") if f in features]
+    x = np.asarray(row["x"])
+    w = np.asarray([params["weights"].get(features[c], 0.0) for c in penalty])
+    out = z.copy()
+    for i, j in enumerate(sup):
+        if j >= 0:
+            out[j] = max(out[j], z[i] - float(x[i, penalty] @ w))
+    return out
+
+
 def measure(rows: list[dict[str, Any]], order: Callable[[dict[str, Any]], np.ndarray]) -> dict[str, float]:
     """recall@10 (share of evidence in the top 10), all-evidence@10, session R_all@5 (by best turn), hit@1."""
     recall, all10, sess5, hit1 = [], [], [], []
@@ -237,10 +256,10 @@ def report(data: dict[str, list[dict[str, Any]]], features: list[str]) -> tuple[
         entry: dict[str, Any] = {"dataset": held, "questions": len(rows)}
         entry["dense"] = measure(rows, lambda r: np.asarray([x[col["cos"]] for x in r["x"]]))
         entry["lexical"] = measure(rows, lambda r: np.asarray([x[col["lex"]] + 1e-3 * x[col["cos"]] for x in r["x"]]))
-        entry["all_data_fit"] = measure(rows, lambda r: _scores(full, features, r["x"]))
+        entry["all_data_fit"] = measure(rows, lambda r: _search_scores(full, features, r))
         if held in HELD_OUT:
             lodo = fit(data, [n for n in names if n != held], features)
-            entry["left_out_fit"] = measure(rows, lambda r, p=lodo: _scores(p, features, r["x"]))
+            entry["left_out_fit"] = measure(rows, lambda r, p=lodo: _search_scores(p, features, r))
         table.append(entry)
     return full, table
 

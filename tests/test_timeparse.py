@@ -26,6 +26,8 @@ def d(y: int, m: int, day: int) -> datetime:
         ("plans for this week", d(2023, 5, 29), d(2023, 6, 5)),
         ("where did I hike last weekend?", d(2023, 5, 27), d(2023, 5, 29)),
         ("what did we do this past weekend", d(2023, 5, 27), d(2023, 5, 29)),
+        ("what did I cook over the weekend?", d(2023, 5, 27), d(2023, 5, 29)),
+        ("what happened this  past   week", d(2023, 5, 22), d(2023, 5, 29)),
         ("what's on next week", d(2023, 6, 5), d(2023, 6, 12)),
         ("what did I buy last month", d(2023, 4, 1), d(2023, 5, 1)),
         ("my goals this month", d(2023, 5, 1), d(2023, 6, 1)),

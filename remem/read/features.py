@@ -20,6 +20,7 @@ from remem.read.timeparse import TimeRange
 SIGNS: dict[str, int] = {
     "cos": 1, "lex": 1, "lex_ctx": 1, "sess_cos": 1, "sess_lex": 1, "in_range": 1, "out_range": -1,
     "speaker": 1, "superseded": -1, "superseded_now": -1, "when_date": 1, "cos_long": 0, "lex_long": 0,
+    "ctx_question": 1, "cos_last": 1, "question": 0, "lex_asked": 0,
 }  # fmt: skip
 FEATURES: tuple[str, ...] = (
     "cos",         # cosine of query and memory vectors
@@ -35,6 +36,10 @@ FEATURES: tuple[str, ...] = (
     "when_date",   # the query asks when, and the memory says a date or time
     "cos_long",    # cos, for a long query (a dialogue rather than a question)
     "lex_long",    # lex, for a long query
+    "ctx_question",  # lex_ctx when the context is a question (the memory answers it)
+    "cos_last",    # cosine with the last message of a long query (a dialogue's cue)
+    "question",    # share of its sentences that are questions (it asks rather than tells)
+    "lex_asked",   # share of the query its words hold only in questions (it asks about it)
 )
 # a query that says it asks about the present; present tense alone is weaker evidence (in
 # LoCoMo a quarter of the gold turns were marked superseded under present tense alone), so
@@ -96,19 +101,33 @@ def build(
     when_question: bool = False,
     known_cos: dict[str, float] | None = None,
     present_cue: bool = False,
+    last_vector: np.ndarray | None = None,
 ) -> list[Candidate]:
     """Features for every candidate record (``present_cue``: the query says it is about now)."""
     cands = [Candidate(r) for r in rows]
     own_stems: list[frozenset[str]] = []
     cosines = _cosines(query_vector, cands, known_cos or {})
-    for c, cos in zip(cands, cosines):
+    last_cosines = _cosines(last_vector, cands, {}) if last_vector is not None else None
+    for k, (c, cos) in enumerate(zip(cands, cosines)):
         own = stems(c.row.content)
-        context = stems(c.row.index_text) - own - stems(c.row.speaker or "")
+        context_text = _context_text(c.row)
+        context = stems(context_text) - own - stems(c.row.speaker or "")
         own_stems.append(own)
         lex = terms.coverage(own)
-        c.values.update(cos=cos, lex=lex, lex_ctx=terms.coverage(context))
+        lex_ctx = terms.coverage(context)
+        c.values.update(cos=cos, lex=lex, lex_ctx=lex_ctx)
+        asks = question_share(c.row.content)
+        if asks:
+            c.values["question"] = asks
+            if lex:
+                told = stems(" ".join(x for x in _sentences(c.row.content) if not x.endswith("?")))
+                c.values["lex_asked"] = lex - terms.coverage(own & told)
+        if lex_ctx and "?" in context_text:
+            c.values["ctx_question"] = lex_ctx
         if long_query:
             c.values.update(cos_long=cos, lex_long=lex)
+            if last_cosines is not None:
+                c.values["cos_last"] = last_cosines[k]
         when = c.row.event_time
         if ranges:
             inside = when is not None and any(r.contains(when) for r in ranges)
@@ -126,6 +145,31 @@ def build(
                 if c.values.pop("superseded", 0.0):
                     c.values["superseded_now"] = 1.0
     return cands
+
+
+_SENTENCE = re.compile(r"[^.!?]*[.!?]+|[^.!?]+$")
+
+
+def _sentences(text: str) -> list[str]:
+    return [m.group().strip() for m in _SENTENCE.finditer(text) if m.group().strip(" .!?\n\t")]
+
+
+def question_share(text: str) -> float:
+    """The share of a text's sentences that are questions: 1 for "Where do you work?", 0 for a
+    statement, a fraction for a message that tells and then asks."""
+    if "?" not in text:
+        return 0.0
+    sentences = _sentences(text)
+    return sum(1 for x in sentences if x.endswith("?")) / len(sentences) if sentences else 0.0
+
+
+def _context_text(row: RankingRow) -> str:
+    """What the index text holds besides the memory itself (the turn before it)."""
+    text = row.index_text
+    own = f"{row.speaker}: {row.content}" if row.speaker else row.content
+    if text.endswith(own):
+        return text[: len(text) - len(own)]
+    return text if text != row.content else ""
 
 
 def _cosines(query_vector: np.ndarray | None, cands: list[Candidate], known: dict[str, float]) -> list[float]:

@@ -131,11 +131,15 @@ def candidates(
     depth = max(limit * 3, config.min_candidates)
     qwords = query_words(text)
     lexical_text = " ".join(qwords) or text
-    vector = embed_queries(embedder, [embedding_text(text, config.long_query_words)])[0] if mode in ("hybrid", "dense") else None
+    long_query = len(text.split()) > feats.LONG_QUERY_WORDS
+    vector = last_vector = None
+    if mode in ("hybrid", "dense"):
+        last = last_message(text) if long_query else None
+        vectors = embed_queries(embedder, [embedding_text(text, config.long_query_words)] + ([last] if last else []))
+        vector, last_vector = vectors[0], (vectors[1] if last else None)
     lists: dict[str, Ranked] = {}
     weights: dict[str, float] = {}
     _retrieve(store, lexical_text, vector, query, depth, mode, config, lists, weights, prefix="")
-    long_query = len(text.split()) > feats.LONG_QUERY_WORDS
     # in a whole dialogue "yesterday" is about the dialogue, not a question about a time
     ranges = [] if long_query else _time_ranges(text, query, now, config)
     for i, span in enumerate(ranges):
@@ -152,7 +156,7 @@ def candidates(
     when_q = not long_query and is_when_question(text)
     cands = feats.build(
         rows, vector, terms, ranges, set(qwords), about_now, long_query, when_q, known_cos,
-        present_cue=bool(feats.PRESENT_CUE.search(text)),
+        present_cue=bool(feats.PRESENT_CUE.search(text)), last_vector=last_vector,
     )
     return cands, lists, ranges
 
@@ -198,6 +202,13 @@ def _fitted_search(
             explanation["superseded_by"] = c.superseded_by
         hits.append(SearchHit(memory=c.record, score=score, explanation=explanation))
     return hits
+
+
+def last_message(text: str) -> str | None:
+    """The last message of a query that is a dialogue (its last non-empty line): the cue the
+    reply answers; None when the query is one block of text."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return lines[-1] if len(lines) > 1 else None
 
 
 def embedding_text(text: str, max_words: int) -> str:

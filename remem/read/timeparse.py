@@ -22,7 +22,7 @@ Rules (``today`` is ``now``'s UTC day, weeks start on Monday):
   later today / this week / this month / this year: [now, end of that period).
 * this / last / next week: the Monday-to-Sunday week (0 / -1 / +1).
 * this / last / next month, year: the calendar month / year.
-* last weekend / this past weekend: the most recent Saturday+Sunday that started
+* last weekend / this past weekend / over the weekend: the most recent Saturday+Sunday that started
   before today (on a weekend day, "last weekend" is the one before); this weekend:
   the current or coming one; next weekend: the coming one.
 * last / this / on / past / this past <weekday>: the most recent such weekday strictly
@@ -89,7 +89,7 @@ _DAY_PART_RE = re.compile(
 )
 _DAY_WORD_RE = re.compile(r"\b(yesterday|today|tomorrow)\b")
 _EARLIER_LATER_RE = re.compile(r"\b(earlier|later)\s+(?:(today)|(?:in\s+)?(?:this|the)\s+(week|month|year))\b")
-_PERIOD_RE = re.compile(r"\b(this\s+past|last|this|next|past)\s+(week|weekend|month|year)\b")
+_PERIOD_RE = re.compile(r"\b(this\s+past|last|this|next|past)\s+(week|weekend|month|year)\b|\b(over\s+the)\s+(weekend)\b")
 _WEEKDAY_RE = re.compile(rf"\b(this\s+past|this\s+coming|last|this|on|past|next|coming)\s+{_WEEKDAY}\b")
 _MONTH_RE = re.compile(
     rf"\b(?:(\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?)?{_MONTH}\b\.?(?:\s+(\d{{1,2}})(?:st|nd|rd|th)?\b)?(?:,?\s+(\d{{4}})\b)?"
@@ -243,8 +243,8 @@ def parse_time_expressions(query: str, now: datetime) -> list[TimeRange]:
             period = _year_span(today.year)
         add(m, *((period[0], until_now) if m.group(1) == "earlier" else (now, period[1])))
     for m in _near(_PERIOD_RE, q, ("week", "month", "year"), 16, 6):
-        which, unit = m.group(1), m.group(2)
-        shift = {"last": -1, "past": -1, "this past": -1, "this": 0, "next": 1}[which]
+        which, unit = (m.group(1), m.group(2)) if m.group(1) else ("this past", m.group(4))  # "over the weekend": the latest
+        shift = {"last": -1, "past": -1, "this past": -1, "this": 0, "next": 1}[" ".join(which.split())]
         if unit == "week":
             start = today - timedelta(days=today.weekday()) + timedelta(weeks=shift)
             add(m, start, start + timedelta(days=7))
