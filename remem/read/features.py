@@ -111,10 +111,8 @@ def build(
     for k, (c, cos) in enumerate(zip(cands, cosines)):
         own = stems(c.row.content)
         context_text = _context_text(c.row)
-        context = stems(context_text) - own - stems(c.row.speaker or "")
         own_stems.append(own)
-        lex = terms.coverage(own)
-        lex_ctx = terms.coverage(context)
+        lex, lex_ctx = terms.coverage_pair(own, stems(context_text) - stems(c.row.speaker or "") if context_text else frozenset())
         c.values.update(cos=cos, lex=lex, lex_ctx=lex_ctx)
         asks = question_share(c.row.content)
         if asks:

@@ -33,10 +33,12 @@ def score_fusion(lists: dict[str, Ranked], weights: dict[str, float]) -> dict[st
     return fused
 
 
-def explain(lists: dict[str, Ranked]) -> dict[str, dict[str, dict[str, Any]]]:
-    """Per item: for each retriever that found it, its rank and raw score."""
+def explain(lists: dict[str, Ranked], only: set[str] | None = None) -> dict[str, dict[str, dict[str, Any]]]:
+    """Per item (of ``only``, if given: the hits returned): for each retriever that found it,
+    its rank and raw score."""
     out: dict[str, dict[str, dict[str, Any]]] = {}
     for name, ranked in lists.items():
         for rank, (item, score) in enumerate(ranked, start=1):
-            out.setdefault(item, {})[name] = {"rank": rank, "score": round(float(score), 6)}
+            if only is None or item in only:
+                out.setdefault(item, {})[name] = {"rank": rank, "score": round(float(score), 6)}
     return out

@@ -57,6 +57,20 @@ class QueryTerms:
         return sum(w for t, w in self.idf.items() if t in text_stems) / total
 
 
+    def coverage_pair(self, own: frozenset[str], context: frozenset[str]) -> tuple[float, float]:
+        """:meth:`coverage` of ``own`` and, of the words ``own`` lacks, of ``context``: one pass."""
+        total = self.total
+        if total <= 0:
+            return 0.0, 0.0
+        mine = theirs = 0.0
+        for t, w in self.idf.items():
+            if t in own:
+                mine += w
+            elif t in context:
+                theirs += w
+        return mine / total, theirs / total
+
+
 def idf(n_docs: int, df: int) -> float:
     """Smoothed inverse document frequency (Lucene's BM25 IDF), > 0 for any df <= N."""
     n = max(n_docs, df, 1)

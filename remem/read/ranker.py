@@ -43,9 +43,10 @@ class Ranker:
         """:meth:`score` for many candidates at once."""
         if not rows:
             return []
-        names = [n for n in self.weights if n not in drop]
-        x = np.asarray([[r.get(n, 0.0) for n in names] for r in rows], dtype=np.float64)
-        z = x @ np.asarray([self.weights[n] for n in names]) + self.bias
+        w = self.weights if not drop else {n: v for n, v in self.weights.items() if n not in drop}
+        # a candidate has a few non-zero features of many: sum over what it has
+        z = np.fromiter((sum(w.get(n, 0.0) * v for n, v in r.items()) for r in rows), dtype=np.float64, count=len(rows))
+        z += self.bias
         return (1.0 / (1.0 + np.exp(-np.clip(z, -700, 700)))).tolist()
 
     def contributions(self, values: dict[str, float]) -> dict[str, float]:

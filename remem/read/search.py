@@ -184,7 +184,7 @@ def _fitted_search(
     by_id = {c.row.id: c for _, _, c in scored}
     if config.mmr_lambda is not None and config.mmr_lambda < 1.0:
         ranked = _mmr(ranked, {i: c.row.content for i, c in by_id.items()}, config.mmr_lambda, limit)
-    why = explain(lists)
+    why = explain(lists, {item for item, _ in ranked[:limit]})
     meta: dict[str, Any] = {"mode": mode, "fusion": "fitted"}
     if ranges:
         meta["time_ranges"] = [r.expression for r in ranges]
