@@ -68,6 +68,7 @@ class Benchmark:
     data: Path = Path()  # default data file, relative to ../shared
     group_field: str = "category"  # the per-question field tables group by
     limit_help: str = "First N questions."
+    data_help: str = ""  # the --data option's help, where the default one does not fit
     options: tuple[CliOption, ...] = ()
     qa: bool = False  # offers --qa (end-to-end answers + LLM judge)
     qa_f1: bool = False  # the QA step also scores the official LoCoMo F1

@@ -98,7 +98,7 @@ def _parameters(bench: Benchmark) -> list[inspect.Parameter]:
     own = [_param(o.name, o.type, typer.Option(o.default, o.flag, help=o.help)) for o in bench.options]
     qa = [_param("qa", bool, QaOpt), _param("qa_k", int, QaKOpt)] if bench.qa else []
     return [
-        _param("data", Optional[Path], DataOpt),
+        _param("data", Optional[Path], typer.Option(None, "--data", help=bench.data_help) if bench.data_help else DataOpt),
         _param("out", Optional[Path], OutOpt),
         _param("mode", str, ModeOpt),
         _param("compare", Optional[str], CompareOpt),

@@ -37,6 +37,7 @@ class SmallStores(Benchmark):
     needs_data = False
     group_field = "store"
     limit_help = "First N stores."
+    data_help = "A small-store JSON file of your own (default: the bundled small_stores.json)."
     options = (CliOption("heldout", "--heldout", bool, False, "Run the held-out stores (never fitted on) instead of the fitted ones."),)
 
     def run(self, data_path: Any = None, **kwargs: Any) -> EvalReport:
