@@ -22,6 +22,8 @@ from remem.errors import InvalidInputError
 from remem.eval.small_stores import load_small_stores
 from remem.read import ranker
 from remem.read.features import FEATURES, question_share
+from remem.read.search import last_message
+from remem.write import IndexConfig
 from remem.read.lexical import idf, query_terms, stems
 
 REPO = Path(__file__).resolve().parent.parent
@@ -243,7 +245,8 @@ def test_a_whole_dialogue_as_query(fresh: Any) -> None:
 @pytest.mark.parametrize(
     "text, share",
     [("Where do you work?", 1.0), ("I live in Porto.", 0.0), ("Nice to meet you. What do you do?", 0.5),
-     ("I saw a flat. It had a view. It was cheap. Can you help?", 0.25), ("", 0.0), ("...", 0.0)],
+     ("I saw a flat. It had a view. It was cheap. Can you help?", 0.25), ("", 0.0), ("...", 0.0),
+     ("Really?!", 1.0), ("How are you? 😊", 1.0), ("Where do you live?)", 1.0), ("Great! 🎉", 0.0)],
 )  # fmt: skip
 def test_question_share(text: str, share: float) -> None:
     assert question_share(text) == share
@@ -262,6 +265,25 @@ def test_an_answer_outranks_the_question_it_answers(fresh: Any) -> None:
     assert asked["question"] == 0.5 and asked["lex_asked"] == 1.0  # it asks about work
     assert answer["ctx_question"] == answer["lex_ctx"] > 0  # it answers a question about work
     assert "lex" not in answer  # it does not match on what only its neighbour says
+
+
+@pytest.mark.parametrize(
+    "text, last",
+    [("User: hi\nAssistant: hello\nUser: I miss the lake", "User: I miss the lake"),
+     ("User: hi\nUser: I miss the lake\nAssistant:", "User: I miss the lake"),  # a label awaiting its reply
+     ("one block of text, however long", None), ("Bob:\nAlice:", None)],
+)  # fmt: skip
+def test_last_message(text: str, last: str | None) -> None:
+    assert last_message(text) == last
+
+
+def test_a_date_prefix_in_the_index_is_not_context(tmp_path: Path, embedder: Any) -> None:
+    mem = Memory(tmp_path / "d.db", embedder=embedder, llm=None, index_config=IndexConfig(dates=True))
+    mem.add([{"role": "assistant", "content": "Anything new?"}, {"role": "user", "content": "Pretty quiet, mostly reading."}],
+            user_id="u", session_id="s", timestamp="2023-05-08T10:00:00Z")  # fmt: skip
+    hit = next(h for h in mem.search("what did I do in May 2023?", user_id="u") if "quiet" in h.memory.content)
+    assert "lex_ctx" not in hit.explanation["features"] and "ctx_question" not in hit.explanation["features"]
+    mem.close()
 
 
 def test_a_dialogue_query_is_also_read_by_its_last_message(fresh: Any) -> None:

@@ -118,7 +118,7 @@ def build(
         if asks:
             c.values["question"] = asks
             if lex:
-                told = stems(" ".join(x for x in _sentences(c.row.content) if not x.endswith("?")))
+                told = stems(" ".join(x for x in _sentences(c.row.content) if not _ASKS.search(x)))
                 c.values["lex_asked"] = lex - terms.coverage(own & told)
         if lex_ctx and "?" in context_text:
             c.values["ctx_question"] = lex_ctx
@@ -146,10 +146,21 @@ def build(
 
 
 _SENTENCE = re.compile(r"[^.!?]*[.!?]+|[^.!?]+$")
+_WORD = re.compile(r"\w")
+_ASKS = re.compile(r"\?\W*$")  # ends in a question mark, whatever follows it ("?!", "? 😊", "?)")
+_DATE_PREFIX = re.compile(r"^\[[^\]]*\]\s*")  # IndexConfig(dates=True): "[8 May 2023] "
 
 
 def _sentences(text: str) -> list[str]:
-    return [m.group().strip() for m in _SENTENCE.finditer(text) if m.group().strip(" .!?\n\t")]
+    """The sentences of ``text`` that hold a word (an emoji or a bracket after one is not a sentence)."""
+    out: list[str] = []
+    for m in _SENTENCE.finditer(text):
+        part = m.group().strip()
+        if _WORD.search(part):
+            out.append(part)
+        elif out and "?" in part:
+            out[-1] += part  # "Really?" + "!" or "? 😊": the mark belongs to the sentence before
+    return out
 
 
 def question_share(text: str) -> float:
@@ -158,12 +169,12 @@ def question_share(text: str) -> float:
     if "?" not in text:
         return 0.0
     sentences = _sentences(text)
-    return sum(1 for x in sentences if x.endswith("?")) / len(sentences) if sentences else 0.0
+    return sum(1 for x in sentences if _ASKS.search(x)) / len(sentences) if sentences else 0.0
 
 
 def _context_text(row: RankingRow) -> str:
     """What the index text holds besides the memory itself (the turn before it)."""
-    text = row.index_text
+    text = _DATE_PREFIX.sub("", row.index_text, count=1) if row.index_text.startswith("[") else row.index_text
     own = f"{row.speaker}: {row.content}" if row.speaker else row.content
     if text.endswith(own):
         return text[: len(text) - len(own)]

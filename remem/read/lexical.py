@@ -56,7 +56,6 @@ class QueryTerms:
             return 0.0
         return sum(w for t, w in self.idf.items() if t in text_stems) / total
 
-
     def coverage_pair(self, own: frozenset[str], context: frozenset[str]) -> tuple[float, float]:
         """:meth:`coverage` of ``own`` and, of the words ``own`` lacks, of ``context``: one pass."""
         total = self.total

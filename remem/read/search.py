@@ -19,6 +19,7 @@ the fitted ranker, kept for comparison) and ``fusion="rrf"`` remain available.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Literal
@@ -204,11 +205,17 @@ def _fitted_search(
     return hits
 
 
+_LABEL_ONLY = re.compile(r"[\w .'-]{1,40}:")
+
+
 def last_message(text: str) -> str | None:
     """The last message of a query that is a dialogue (its last non-empty line): the cue the
     reply answers; None when the query is one block of text."""
     lines = [line.strip() for line in text.splitlines() if line.strip()]
-    return lines[-1] if len(lines) > 1 else None
+    if len(lines) < 2:
+        return None
+    said = [line for line in lines if not _LABEL_ONLY.fullmatch(line)]  # "Assistant:" awaiting its reply says nothing
+    return said[-1] if said else None
 
 
 def embedding_text(text: str, max_words: int) -> str:

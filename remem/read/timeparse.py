@@ -22,9 +22,10 @@ Rules (``today`` is ``now``'s UTC day, weeks start on Monday):
   later today / this week / this month / this year: [now, end of that period).
 * this / last / next week: the Monday-to-Sunday week (0 / -1 / +1).
 * this / last / next month, year: the calendar month / year.
-* last weekend / this past weekend / over the weekend: the most recent Saturday+Sunday that started
+* last weekend / this past weekend: the most recent Saturday+Sunday that started
   before today (on a weekend day, "last weekend" is the one before); this weekend:
-  the current or coming one; next weekend: the coming one.
+  the current or coming one; next weekend: the coming one; over the weekend: the latest
+  one, the current one on a Saturday or Sunday (read as the past: memories are of what happened).
 * last / this / on / past / this past <weekday>: the most recent such weekday strictly
   before today (on a Thursday, "last Thursday" is a week ago); next / this coming /
   coming <weekday>: the first such weekday strictly after today.
