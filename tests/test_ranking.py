@@ -206,8 +206,8 @@ def test_supersession_is_two_features_explicit_present_and_tense_alone(fresh: An
     assert model.weights["superseded_now"] < 0 and model.weights["superseded"] <= 0
 
 
-# cases the shipped ranker still gets wrong, kept in the data so the fit sees them; strict, so
-# a refit that fixes one must take it off this list
+# cases the shipped ranker still gets wrong, kept in the data so the fit sees them (not strict:
+# its margin is small, and other CPUs' int8 kernels may tip it; an XPASS says a refit fixed it)
 KNOWN_MISSES = {
     "chat-with-assistant#3": "the assistant's question holds 'food' and 'recipes'; the answer holds neither",
 }
@@ -215,7 +215,7 @@ KNOWN_MISSES = {
 
 @pytest.mark.parametrize(
     "case",
-    [pytest.param(q, marks=pytest.mark.xfail(reason=KNOWN_MISSES[q.id], strict=True)) if q.id in KNOWN_MISSES else q for h in SMALL for q in h.questions],
+    [pytest.param(q, marks=pytest.mark.xfail(reason=KNOWN_MISSES[q.id], strict=False)) if q.id in KNOWN_MISSES else q for h in SMALL for q in h.questions],
     ids=lambda q: q.id,
 )
 def test_small_store_cases(fresh: Any, case: Any) -> None:
