@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 import numpy as np
 
 from remem.models import MemoryRecord
@@ -114,11 +115,10 @@ def build(
         own_stems.append(own)
         lex, lex_ctx = terms.coverage_pair(own, stems(context_text) - stems(c.row.speaker or "") if context_text else frozenset())
         c.values.update(cos=cos, lex=lex, lex_ctx=lex_ctx)
-        asks = question_share(c.row.content)
+        asks, told = _asking(c.row.content)
         if asks:
             c.values["question"] = asks
             if lex:
-                told = stems(" ".join(x for x in _sentences(c.row.content) if not _ASKS.search(x)))
                 c.values["lex_asked"] = lex - terms.coverage(own & told)
         if lex_ctx and "?" in context_text:
             c.values["ctx_question"] = lex_ctx
@@ -170,6 +170,22 @@ def question_share(text: str) -> float:
         return 0.0
     sentences = _sentences(text)
     return sum(1 for x in sentences if _ASKS.search(x)) / len(sentences) if sentences else 0.0
+
+
+@lru_cache(maxsize=100_000)
+def _says_change(text: str) -> bool:
+    """The text holds a word of change ("moved", "quit", "now", "no longer"...); cached."""
+    return bool(_CHANGE_WORDS.search(text))
+
+
+@lru_cache(maxsize=100_000)
+def _asking(text: str) -> tuple[float, frozenset[str]]:
+    """:func:`question_share` of a text and the stems of its sentences that are not questions
+    (cached: candidates recur across queries, and a long message has many sentences)."""
+    if "?" not in text:
+        return 0.0, frozenset()
+    told = stems(" ".join(x for x in _sentences(text) if not _ASKS.search(x)))
+    return question_share(text), told
 
 
 def _context_text(row: RankingRow) -> str:
@@ -226,24 +242,25 @@ def _supersession(cands: list[Candidate], own_stems: list[frozenset[str]], terms
         return
     matrix = np.stack([cands[i].vector for i in dated])  # type: ignore[misc]
     sims = matrix @ matrix.T
-    says_change = {i: bool(_CHANGE_WORDS.search(cands[i].row.content)) for i in dated}  # once per memory, not per pair
+    # per memory, once (not per pair): its time, whether it says something changed, holds a query word
+    times = np.asarray([cands[i].row.event_time.timestamp() for i in dated])  # type: ignore[union-attr]
+    change = np.asarray([_says_change(cands[i].row.content) for i in dated])
+    holds = np.asarray([bool(own_stems[i] & query_stems) for i in dated])
+    cos = np.asarray([cands[i].values["cos"] for i in dated])
+    users = np.asarray([cands[i].row.user_id or "" for i in dated], dtype=object)
     for a_pos, i in enumerate(dated):
-        a = cands[i]
-        if not own_stems[i] & query_stems and a.values["cos"] < SUPERSEDE_RELEVANT:
+        if not holds[a_pos] and cos[a_pos] < SUPERSEDE_RELEVANT:
             continue  # only what the query is asking about can be superseded
-        speaker = stems(a.row.speaker or "")
-        newest: RankingRow | None = None
-        for b_pos in np.flatnonzero(sims[a_pos] >= SUPERSEDE_COS):
+        # newer, close in meaning, saying that something changed, about as relevant to the query
+        mask = (sims[a_pos] >= SUPERSEDE_COS) & (times > times[a_pos]) & change & (holds | (cos >= cos[a_pos] * SUPERSEDE_SLACK))
+        mask &= users == users[a_pos]
+        found = np.flatnonzero(mask)
+        if not len(found):
+            continue
+        speaker = stems(cands[i].row.speaker or "")
+        for b_pos in found[np.lexsort((found, -times[found]))]:  # newest first (earliest listed on a tie)
             j = dated[int(b_pos)]
-            b = cands[j]
-            if j == i or b.row.event_time <= a.row.event_time or b.row.user_id != a.row.user_id:  # type: ignore[operator]
-                continue
-            if not says_change[j] or not (own_stems[i] & own_stems[j]) - speaker:
-                continue  # about the same thing, and saying that something changed
-            if not (own_stems[j] & query_stems) and b.values["cos"] < a.values["cos"] * SUPERSEDE_SLACK:
-                continue  # the newer one must be about as relevant to the query
-            if newest is None or b.row.event_time > newest.event_time:  # type: ignore[operator]
-                newest = b.row
-        if newest is not None:
-            a.values["superseded"] = 1.0
-            a.superseded_by = newest.id
+            if (own_stems[i] & own_stems[j]) - speaker:  # sharing a content word: about the same thing
+                cands[i].values["superseded"] = 1.0
+                cands[i].superseded_by = cands[j].row.id
+                break
