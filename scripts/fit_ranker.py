@@ -81,8 +81,9 @@ def collect(path: Path = FEATURES_FILE, only: list[str] | None = None) -> dict[s
     if only and path.exists():
         with gzip.open(path, "rt", encoding="utf-8") as f:
             kept = json.load(f)
-        if kept["features"] == list(FEATURES):
-            data = kept["data"]
+        if kept["features"] != list(FEATURES):
+            sys.exit(f"fit_ranker: {path} was collected with other features; collect every dataset (drop --only)")
+        data = kept["data"]
     for name, (haystacks, sessions, gold_key) in _datasets().items():
         if only and name not in only:
             continue

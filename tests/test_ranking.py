@@ -330,3 +330,15 @@ def test_refit_is_byte_for_byte_reproducible(tmp_path: Path) -> None:
     )  # fmt: skip
     assert check.returncode == 0 and "byte for byte" in check.stdout
     ranker.parse(json.loads(outs[0]))  # what it writes is what the read path loads
+
+
+def test_collecting_one_dataset_into_a_file_of_other_features_is_refused(tmp_path: Path) -> None:
+    features = tmp_path / "old.json.gz"
+    with gzip.open(features, "wt", encoding="utf-8") as f:
+        json.dump({"features": ["cos"], "data": {"locomo": []}}, f)
+    done = subprocess.run(
+        [sys.executable, str(REPO / "scripts" / "fit_ranker.py"), "collect", "--only", "small", "--features", str(features)],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode != 0 and "collect every dataset" in done.stderr
+    assert json.loads(gzip.open(features, "rt", encoding="utf-8").read())["features"] == ["cos"]  # left as it was
