@@ -48,6 +48,11 @@ def test_run_small_scores_right_first_and_recall(tmp_path: Path, small_file: Pat
     assert second["metrics"]["recall@10"] == 0.5  # a gold id that names no memory counts as a miss
     assert report.metric("first@1", mode="hybrid") == 1.0
     md = (out / "report.md").read_text()
+    hits = {h["mode"]: h for h in results["questions"] if h["id"] == "two#0"}["hybrid"]
+    m = hits["metrics"]  # one right hit (dog) and one wrong (tea): kept / dropped are 0 or 1 each
+    assert m["kept@0.01"] in (0.0, 1.0) and m["dropped@0.01"] in (0.0, 1.0)
+    assert m["kept@0.01"] >= m["kept@0.05"] and m["dropped@0.01"] <= m["dropped@0.05"]  # monotone in t
+    assert "a threshold keeps" in md and "a threshold drops" in md
     assert "a right memory first" in md and "1 gold id(s) name no memory" in md
     assert results["config"]["file"] == str(small_file)
 

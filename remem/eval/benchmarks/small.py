@@ -21,6 +21,7 @@ from remem.eval.report import EvalReport, Table, ks_table
 from remem.eval.small_stores import load_small_stores
 
 SMALL_KS = (1, 3, 5, 10)
+THRESHOLDS = (0.01, 0.02, 0.03, 0.05)  # search(..., threshold=t): what each keeps and drops
 FITTED_FILE = "small_stores.json"
 HELDOUT_FILE = "small_stores_heldout.json"
 
@@ -61,6 +62,11 @@ class SmallStores(Benchmark):
         gold = r.question.gold["turn"]
         metrics = locomo_metrics(r.ranked, gold, SMALL_KS)
         metrics["first@1"] = 1.0 if r.ranked and r.ranked[0] in gold else 0.0  # any right memory first
+        right = [h.score for h, unit in zip(r.hits, r.ranked) if unit in gold]
+        wrong = [h.score for h, unit in zip(r.hits, r.ranked) if unit not in gold]
+        for t in THRESHOLDS:  # hit.score as a threshold: the right memories it keeps, the wrong hits it drops
+            metrics[f"kept@{t}"] = sum(x >= t for x in right) / len(right) if right else None
+            metrics[f"dropped@{t}"] = sum(x < t for x in wrong) / len(wrong) if wrong else None
         return [question_entry(r, ("store", r.question.group), gold=gold, retrieved=r.ranked, metrics=metrics)]
 
     def notes(self, found: list[Retrieval], plan: Plan) -> list[str]:
@@ -69,7 +75,8 @@ class SmallStores(Benchmark):
             f"Stores from {plan.options['file']}; one fresh store and user scope each, memories added with their times "
             f"(a shared 'session' is one session), indexed as Memory.add indexes them (IndexConfig: {mem_index_note()}); "
             "each question searched at its 'now' (default: the store's last memory time).",
-            "first@1: a right memory ranks first (any of the question's gold ids); recall@k: the share of its gold ids in the top k.",
+            "first@1: a right memory ranks first (any of the question's gold ids); recall@k: the share of its gold ids in the top k; "
+            f"kept@t / dropped@t: of a question's hits (top {max(SMALL_KS)}), the right ones scoring >= t / the wrong ones scoring < t.",
             f"{len(unmatched)} gold id(s) name no memory and count as misses: {', '.join(unmatched) or 'none'}.",
         ]
 
@@ -77,6 +84,10 @@ class SmallStores(Benchmark):
         return [
             ks_table(summary, modes, "first", (1,), "Small stores: a right memory first", "share of questions whose first hit is right", plan.labels),
             ks_table(summary, modes, "recall", SMALL_KS, "Small stores: recall@k", "share of a question's right memories in the top k", plan.labels),
+            ks_table(summary, modes, "kept", THRESHOLDS, "Small stores: right memories a threshold keeps",  # type: ignore[arg-type]
+                     "search(..., threshold=t): share of a question's right hits scoring >= t (fitted-ranker modes; others score on other scales)", plan.labels),
+            ks_table(summary, modes, "dropped", THRESHOLDS, "Small stores: wrong hits a threshold drops",  # type: ignore[arg-type]
+                     "share of a question's wrong hits scoring < t", plan.labels),
         ]
 
     def curves(self, plan: Plan) -> list[dict[str, Any]]:
