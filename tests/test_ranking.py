@@ -23,7 +23,9 @@ from remem.eval.small_stores import load_small_stores
 from remem.read import ranker
 from remem.read.features import FEATURES, question_share
 from remem.read.search import last_message
-from remem.write import IndexConfig
+from remem.models import MemoryRecord
+from remem.write import IndexConfig, index_text
+from remem.write.ingest import context_of
 from remem.read.lexical import idf, query_terms, stems
 
 REPO = Path(__file__).resolve().parent.parent
@@ -275,6 +277,17 @@ def test_an_answer_outranks_the_question_it_answers(fresh: Any) -> None:
 )  # fmt: skip
 def test_last_message(text: str, last: str | None) -> None:
     assert last_message(text) == last
+
+
+@pytest.mark.parametrize("config", [IndexConfig(), IndexConfig(dates=True), IndexConfig(previous_turns=0)])
+@pytest.mark.parametrize("speaker", [None, "Alice"])
+def test_context_of_inverts_index_text(config: IndexConfig, speaker: str | None) -> None:
+    when = datetime(2023, 5, 8, tzinfo=timezone.utc)
+    before = MemoryRecord(content="Where do you work?", speaker="Bob", event_time=when, session_id="s")
+    rec = MemoryRecord(content="At a bakery. ", speaker=speaker, event_time=when, session_id="s")
+    text = index_text(rec, [before], config)
+    expected = "(Bob: Where do you work?) " if config.previous_turns else ""
+    assert context_of(text, rec.speaker, rec.content) == expected
 
 
 def test_a_date_prefix_in_the_index_is_not_context(tmp_path: Path, embedder: Any) -> None:

@@ -16,6 +16,7 @@ from remem.models import MemoryRecord
 from remem.store.base import RankingRow
 from remem.read.lexical import QueryTerms, stems
 from remem.read.timeparse import TimeRange
+from remem.write.ingest import context_of
 
 # name -> the sign its weight may take when fitted: more evidence never lowers a score
 SIGNS: dict[str, int] = {
@@ -111,7 +112,7 @@ def build(
     last_cosines = _cosines(last_vector, cands, {}) if last_vector is not None else None
     for k, (c, cos) in enumerate(zip(cands, cosines)):
         own = stems(c.row.content)
-        context_text = _context_text(c.row)
+        context_text = context_of(c.row.index_text, c.row.speaker, c.row.content)
         own_stems.append(own)
         lex, lex_ctx = terms.coverage_pair(own, stems(context_text) - stems(c.row.speaker or "") if context_text else frozenset())
         c.values.update(cos=cos, lex=lex, lex_ctx=lex_ctx)
@@ -148,7 +149,6 @@ def build(
 _SENTENCE = re.compile(r"[^.!?]*[.!?]+|[^.!?]+$")
 _WORD = re.compile(r"\w")
 _ASKS = re.compile(r"\?\W*$")  # ends in a question mark, whatever follows it ("?!", "? 😊", "?)")
-_DATE_PREFIX = re.compile(r"^\[[^\]]*\]\s*")  # IndexConfig(dates=True): "[8 May 2023] "
 
 
 def _sentences(text: str) -> list[str]:
@@ -166,10 +166,7 @@ def _sentences(text: str) -> list[str]:
 def question_share(text: str) -> float:
     """The share of a text's sentences that are questions: 1 for "Where do you work?", 0 for a
     statement, a fraction for a message that tells and then asks."""
-    if "?" not in text:
-        return 0.0
-    sentences = _sentences(text)
-    return sum(1 for x in sentences if _ASKS.search(x)) / len(sentences) if sentences else 0.0
+    return _asking(text)[0]
 
 
 @lru_cache(maxsize=100_000)
@@ -184,17 +181,10 @@ def _asking(text: str) -> tuple[float, frozenset[str]]:
     (cached: candidates recur across queries, and a long message has many sentences)."""
     if "?" not in text:
         return 0.0, frozenset()
-    told = stems(" ".join(x for x in _sentences(text) if not _ASKS.search(x)))
-    return question_share(text), told
-
-
-def _context_text(row: RankingRow) -> str:
-    """What the index text holds besides the memory itself (the turn before it)."""
-    text = _DATE_PREFIX.sub("", row.index_text, count=1) if row.index_text.startswith("[") else row.index_text
-    own = f"{row.speaker}: {row.content}" if row.speaker else row.content
-    if text.endswith(own):
-        return text[: len(text) - len(own)]
-    return text if text != row.content else ""
+    sentences = _sentences(text)
+    told = [x for x in sentences if not _ASKS.search(x)]
+    share = (len(sentences) - len(told)) / len(sentences) if sentences else 0.0
+    return share, stems(" ".join(told))
 
 
 def _cosines(query_vector: np.ndarray | None, cands: list[Candidate], known: dict[str, float]) -> list[float]:

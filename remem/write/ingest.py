@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import hashlib
 import json
 from dataclasses import dataclass
@@ -126,4 +128,23 @@ def index_texts(records: Sequence[MemoryRecord], before: Sequence[MemoryRecord] 
 
 
 def _turn(record: MemoryRecord) -> str:
-    return f"{record.speaker}: {record.content}" if record.speaker else record.content
+    return turn_text(record.speaker, record.content)
+
+
+def turn_text(speaker: str | None, content: str) -> str:
+    """A turn as the index text writes it: ``speaker: content``, or the content alone."""
+    return f"{speaker}: {content}" if speaker else content
+
+
+_DATE_PREFIX = re.compile(r"^\[[^\]]*\]\s*")  # what ``dates=True`` puts first: "[8 May 2023] "
+
+
+def context_of(text: str, speaker: str | None, content: str) -> str:
+    """The inverse of :func:`index_text`: what an index text holds besides its own turn (the
+    earlier turns), without the date prefix; "" when it holds only the turn."""
+    if text.startswith("["):
+        text = _DATE_PREFIX.sub("", text, count=1)
+    own = turn_text(speaker, content)
+    if text.endswith(own):
+        return text[: len(text) - len(own)]
+    return text if text != content else ""
